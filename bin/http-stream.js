@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+import { main } from '../dist/cli.js'
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err) => {
+  process.stderr.write(`http-stream: ${err && err.message ? err.message : err}\n`)
+  process.exitCode = 1
+})

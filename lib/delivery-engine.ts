@@ -1,0 +1,297 @@
+import { EventEmitter } from 'node:events'
+import fastq, { type queue as FastQueue } from 'fastq'
+import { InvalidRecordError, UnexpectedStatusError, describeError } from './errors.js'
+import type { ResolvedOptions } from './options.js'
+import { parseRetryAfter, retryDelay } from './retry.js'
+import { createEncoding, type Encoding, type Target, type Verdict } from './encoders/index.js'
+import type { OutgoingRequest, Transport, TransportResponse } from './transports/transport.js'
+import { UndiciTransport } from './transports/undici.js'
+import { GotTransport } from './transports/got.js'
+import { Batcher } from './batcher.js'
+import type { FailoverEnvelope } from './stores/store.js'
+
+/**
+ * One request's worth of records on its way: queued, in flight, waiting to retry, or in failover.
+ * `request` is undefined for records that could not be encoded (they go straight to failover).
+ */
+export interface Job {
+  records: unknown[]
+  request: OutgoingRequest | undefined
+  attempts: number
+  status: number | null
+  error: string | null
+  epoch: Epoch
+  /** Replay's bookkeeping (store ids), carried through untouched. */
+  tags: unknown[] | undefined
+}
+
+/** The records written between two flush barriers; resolved when none of them is pending. */
+class Epoch {
+  pending = 0
+  closed = false
+  readonly waiters: Array<() => void> = []
+}
+
+export interface EngineStats {
+  written: number
+  delivered: number
+  retried: number
+  failedOver: number
+  inFlight: number
+  queued: number
+}
+
+export interface RetryEvent { records: unknown[], attempt: number, delay: number, status: number | null, error: string | null }
+
+/** Where the engine sends what it cannot deliver; `fail` must eventually call engine.settle. */
+export interface FailureSink { fail: (job: Job, envelopes: FailoverEnvelope[]) => void }
+
+/**
+ * The delivery engine shared by the writable and replay: encodes records (one per request, or
+ * batched), runs requests on a fastq pool of `numWriters`, retries with jittered backoff or
+ * Retry-After, and hands what cannot be delivered to a FailureSink. Counts every record from
+ * `push` until `settle` so callers can bound memory (`inside`) and wait for barriers (`barrier`).
+ */
+export class DeliveryEngine extends EventEmitter {
+  readonly options: ResolvedOptions
+  readonly #transport: Transport
+  readonly #encoding: Encoding
+  readonly #target: Target
+  readonly #queue: FastQueue<Job, void>
+  readonly #batcher: Batcher | undefined
+  readonly #failures: FailureSink
+  readonly #timers = new Set<NodeJS.Timeout>()
+  readonly #jobs = new Set<Job>()
+  readonly #epochs: Epoch[] = [new Epoch()]
+  readonly #sendOptions: { timeout: number, readBody: (status: number) => boolean }
+  #stopped = false
+  #inside = 0
+  #inFlight = 0
+  #written = 0
+  #delivered = 0
+  #retried = 0
+  #failedOver = 0
+  #capacityWaiter: (() => void) | undefined
+
+  constructor (options: ResolvedOptions, failures: FailureSink) {
+    super()
+    this.options = options
+    this.#failures = failures
+    this.#target = { url: options.url, method: options.method, headers: options.headers }
+    this.#encoding = createEncoding(options.encoding, this.#target, options.batch !== undefined, options.encodingOptions)
+    this.#transport = options.transport === 'got'
+      ? new GotTransport(options.numWriters, options.got)
+      : new UndiciTransport(options.numWriters, options.timeout)
+    const successStatus = options.successStatus
+    const needsBody = options.successNeedsBody || this.#encoding.judge !== undefined
+    this.#sendOptions = {
+      timeout: options.timeout,
+      readBody: needsBody || successStatus === undefined ? () => true : (status) => !successStatus(status)
+    }
+    this.#queue = fastq(this, attemptWorker, options.numWriters)
+    if (options.batch !== undefined && this.#encoding.batch) {
+      this.#batcher = new Batcher(this.#encoding, options.batch, (records, pieces, tags) => this.#enqueueBatch(records, pieces, tags))
+    }
+  }
+
+  /** Records accepted and not yet delivered or stored. */
+  get inside (): number {
+    return this.#inside
+  }
+
+  stats (): EngineStats {
+    return {
+      written: this.#written,
+      delivered: this.#delivered,
+      retried: this.#retried,
+      failedOver: this.#failedOver,
+      inFlight: this.#inFlight,
+      queued: this.#inside - this.#inFlight
+    }
+  }
+
+  /** Accepts one record. `tag` comes back on the job (replay uses it for store ids). */
+  push (record: unknown, tag?: unknown): void {
+    if (this.#stopped) return
+    this.#written++
+    this.#inside++
+    this.#epochs[this.#epochs.length - 1]!.pending++
+    const tags = tag === undefined ? undefined : [tag]
+    if (this.#batcher !== undefined) {
+      try {
+        this.#batcher.add(record, tag)
+      } catch (err) {
+        this.#giveUp(this.#newJob([record], undefined, tags), err)
+      }
+      return
+    }
+    let request: OutgoingRequest
+    try {
+      request = (this.#encoding as Extract<Encoding, { batch: false }>).encode(record, this.#target)
+    } catch (err) {
+      this.#giveUp(this.#newJob([record], undefined, tags), err)
+      return
+    }
+    this.#queue.push(this.#newJob([record], request, tags))
+  }
+
+  /** Calls `callback` once fewer than `limit` records are inside (at once if already so). */
+  whenBelow (limit: number, callback: () => void): void {
+    if (this.#inside < limit || this.#stopped) callback()
+    else this.#capacityWaiter = () => {
+      if (this.#inside >= limit && !this.#stopped) return
+      this.#capacityWaiter = undefined
+      callback()
+    }
+  }
+
+  /**
+   * Closes the current epoch: resolves once every record pushed so far is delivered or stored.
+   * A partial batch is sent now rather than after lingerMs.
+   */
+  barrier (): Promise<void> {
+    const epoch = this.#epochs[this.#epochs.length - 1]!
+    epoch.closed = true
+    this.#epochs.push(new Epoch())
+    const done = new Promise<void>((resolve) => epoch.waiters.push(resolve))
+    this.#batcher?.flush()
+    this.#releaseEpochs()
+    return done
+  }
+
+  /** A job handed to the FailureSink is now durably stored (or, with `delivered`, accepted). */
+  settle (job: Job, outcome: 'delivered' | 'failedOver'): void {
+    if (!this.#jobs.delete(job)) return
+    const n = job.records.length
+    if (outcome === 'delivered') this.#delivered += n
+    else this.#failedOver += n
+    this.#inside -= n
+    job.epoch.pending -= n
+    this.#releaseEpochs()
+    this.#capacityWaiter?.()
+    this.emit('settled')
+  }
+
+  /**
+   * Stops everything: no more attempts, retries or batches. Returns the jobs not settled (queued,
+   * in flight, waiting to retry, in a batch, or in failover) so the caller can store or report them.
+   */
+  stop (): Job[] {
+    this.#stopped = true
+    this.#batcher?.flush()
+    this.#queue.kill()
+    for (const timer of this.#timers) clearTimeout(timer)
+    this.#timers.clear()
+    const left = [...this.#jobs]
+    this.#capacityWaiter?.()
+    return left
+  }
+
+  async close (): Promise<void> {
+    this.#batcher?.flush()
+    await this.#transport.close()
+  }
+
+  /** Builds the envelopes of a job given up on. */
+  envelopes (job: Job): FailoverEnvelope[] {
+    const url = job.request === undefined ? (this.options.url?.href ?? '') : job.request.origin + job.request.path
+    const method = job.request?.method ?? this.options.method
+    const failedAt = Date.now()
+    return job.records.map((record) => ({ record, url, method, attempts: job.attempts, status: job.status, error: job.error, failedAt }))
+  }
+
+  #newJob (records: unknown[], request: OutgoingRequest | undefined, tags: unknown[] | undefined): Job {
+    const job: Job = { records, request, attempts: 0, status: null, error: null, epoch: this.#epochs[this.#epochs.length - 1]!, tags }
+    this.#jobs.add(job)
+    return job
+  }
+
+  #enqueueBatch (records: unknown[], pieces: string[] | undefined, tags: unknown[] | undefined): void {
+    if (pieces === undefined) {
+      this.#giveUp(this.#newJob(records, undefined, tags), new InvalidRecordError(`record of more than batch.maxBytes (${this.options.batch!.maxBytes}) bytes`))
+      return
+    }
+    const encoding = this.#encoding as Extract<Encoding, { batch: true }>
+    let request: OutgoingRequest
+    try {
+      request = encoding.assemble(pieces, records, this.#target)
+    } catch (err) {
+      this.#giveUp(this.#newJob(records, undefined, tags), err)
+      return
+    }
+    this.#queue.push(this.#newJob(records, request, tags))
+  }
+
+  /** One attempt of a job; never rejects. */
+  async attempt (job: Job): Promise<void> {
+    if (this.#stopped) return
+    job.attempts++
+    const request = this.#encoding.route?.(job.request!, job.attempts) ?? job.request!
+    const n = job.records.length
+    this.#inFlight += n
+    let response: TransportResponse | undefined
+    let error: Error | undefined
+    try {
+      response = await this.#transport.send(request, this.#sendOptions)
+    } catch (err) {
+      error = err instanceof Error ? err : new Error(String(err))
+    }
+    this.#inFlight -= n
+    if (this.#stopped || !this.#jobs.has(job)) return
+    job.request = request
+    const verdict = this.#judge(response, error)
+    this.#encoding.report?.(request.origin, verdict === 'success')
+    if (verdict === 'success') {
+      this.settle(job, 'delivered')
+      return
+    }
+    job.status = response?.status ?? null
+    job.error = response !== undefined ? new UnexpectedStatusError(response.status, snippet(response.body)).message : describeError(error)
+    if (verdict === 'retry' && job.attempts <= this.options.retries) this.#retryLater(job, response)
+    else this.#giveUp(job, undefined)
+  }
+
+  #judge (response: TransportResponse | undefined, error: Error | undefined): Verdict {
+    if (response === undefined) return this.options.shouldRetry({ error }) ? 'retry' : 'fail'
+    const judged = this.#encoding.judge?.(response)
+    if (judged !== undefined) return judged
+    if (this.options.isSuccess(response)) return 'success'
+    return this.options.shouldRetry({ response }) ? 'retry' : 'fail'
+  }
+
+  #retryLater (job: Job, response: TransportResponse | undefined): void {
+    const retryAfter = response === undefined ? undefined : parseRetryAfter(response.headers['retry-after'])
+    const delay = retryDelay(job.attempts, this.options.backoff, retryAfter)
+    this.#retried += job.records.length
+    this.emit('retry', { records: job.records, attempt: job.attempts + 1, delay, status: job.status, error: job.error } satisfies RetryEvent)
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer)
+      this.#queue.push(job)
+    }, delay)
+    this.#timers.add(timer)
+  }
+
+  #giveUp (job: Job, err: unknown): void {
+    if (err !== undefined) job.error = describeError(err)
+    this.#failures.fail(job, this.envelopes(job))
+  }
+
+  /** Resolves closed epochs from the oldest, in order, while nothing of theirs is pending. */
+  #releaseEpochs (): void {
+    while (this.#epochs.length > 1) {
+      const oldest = this.#epochs[0]!
+      if (!oldest.closed || oldest.pending > 0) return
+      this.#epochs.shift()
+      for (const resolve of oldest.waiters) resolve()
+    }
+  }
+}
+
+function attemptWorker (this: DeliveryEngine, job: Job, done: (err: Error | null) => void): void {
+  this.attempt(job).then(() => done(null), done)
+}
+
+function snippet (body: string): string {
+  const text = body.replace(/\s+/g, ' ').trim()
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text
+}

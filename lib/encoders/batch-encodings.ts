@@ -1,0 +1,28 @@
+import type { BatchEncoding, Target } from './encoding.js'
+import { requestTo, toJson } from './request-target.js'
+
+/**
+ * A batch body framed as `open piece sep piece … close` (NDJSON: '' / '\n' / '\n';
+ * JSON array: '[' / ',' / ']'), each piece a record's JSON text.
+ */
+export function framedEncoding (target: Target, contentType: string, open: string, sep: string, close: string, piece: (record: unknown) => string = toJson): BatchEncoding {
+  const headers = target.headers['content-type'] === undefined ? { ...target.headers, 'content-type': contentType } : target.headers
+  const fixed = Buffer.byteLength(open) + Buffer.byteLength(close)
+  const sepBytes = Buffer.byteLength(sep)
+  return {
+    batch: true,
+    piece,
+    bodyBytes: (count, piecesBytes) => fixed + piecesBytes + sepBytes * Math.max(0, count - 1),
+    assemble: (pieces) => requestTo(target, headers, open + pieces.join(sep) + close)
+  }
+}
+
+/** `ndjson`: one JSON text per line, each line ending in `\n`. */
+export function ndjsonEncoding (target: Target): BatchEncoding {
+  return framedEncoding(target, 'application/x-ndjson', '', '\n', '\n')
+}
+
+/** `json-array`: a JSON array of the records. */
+export function jsonArrayEncoding (target: Target): BatchEncoding {
+  return framedEncoding(target, 'application/json', '[', ',', ']')
+}

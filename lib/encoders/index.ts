@@ -1,0 +1,31 @@
+import type { EncodeFunction, Encoding, Target } from './encoding.js'
+import { jsonEncoding, rawEncoding, urlEncoding } from './record-encodings.js'
+import { jsonArrayEncoding, ndjsonEncoding } from './batch-encodings.js'
+import { customEncoding } from './custom-encoding.js'
+
+export type { Encoding, EncodeFunction, Target, Verdict, BatchEncoding, RecordEncoding } from './encoding.js'
+
+/** Options an encoding may read besides the target (e.g. `inlong: { groupId, streamId }`). */
+export type EncodingOptions = Record<string, unknown>
+
+type Factory = (target: Target, options: EncodingOptions) => Encoding
+
+/** Per-record encodings: one request per record. */
+export const RECORD_ENCODINGS: Record<string, Factory> = {
+  json: jsonEncoding,
+  raw: rawEncoding,
+  url: urlEncoding
+}
+
+/** Batch encodings: need (and imply) `batch`. */
+export const BATCH_ENCODINGS: Record<string, Factory> = {
+  ndjson: ndjsonEncoding,
+  'json-array': jsonArrayEncoding
+}
+
+export function createEncoding (encoding: string | EncodeFunction, target: Target, batch: boolean, options: EncodingOptions): Encoding {
+  if (typeof encoding === 'function') return customEncoding(encoding, target, batch)
+  const factory = RECORD_ENCODINGS[encoding] ?? BATCH_ENCODINGS[encoding]
+  if (factory === undefined) throw new Error(`unknown encoding ${encoding}`) // options.ts validates first
+  return factory(target, options)
+}

@@ -1,0 +1,89 @@
+/**
+ * Every error this package throws or emits is an HttpStreamError with a stable `code`.
+ * The README's error table lists them all; keep the two in step.
+ */
+
+export class HttpStreamError extends Error {
+  readonly code: string
+
+  constructor (code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+/** A bad option or URI, found at construction. `field` names what is wrong. */
+export class InvalidOptionError extends HttpStreamError {
+  readonly field: string
+  constructor (field: string, message: string) {
+    super('ERR_INVALID_OPTION', `${field}: ${message}`)
+    this.field = field
+  }
+}
+
+/** A record that cannot be turned into a request (wrong type, not a URL, larger than batch.maxBytes). */
+export class InvalidRecordError extends HttpStreamError {
+  constructor (message: string) {
+    super('ERR_INVALID_RECORD', message)
+  }
+}
+
+/** One attempt took longer than `timeout` ms. */
+export class RequestTimeoutError extends HttpStreamError {
+  constructor (timeout: number, options?: { cause?: unknown }) {
+    super('ERR_REQUEST_TIMEOUT', `no complete response within ${timeout} ms`, options)
+  }
+}
+
+/** The endpoint answered with a status the success policy does not accept. */
+export class UnexpectedStatusError extends HttpStreamError {
+  readonly status: number
+  constructor (status: number, body: string) {
+    super('ERR_UNEXPECTED_STATUS', `unexpected status ${status}${body ? `: ${body}` : ''}`)
+    this.status = status
+  }
+}
+
+/** With `failover: false`, a record could not be delivered. `records` holds every record not delivered. */
+export class DeliveryFailedError extends HttpStreamError {
+  readonly records: unknown[]
+  constructor (message: string, records: unknown[], options?: { cause?: unknown }) {
+    super('ERR_DELIVERY_FAILED', message, options)
+    this.records = records
+  }
+}
+
+/** The failover store could not store records. `records` holds every record that was not stored. */
+export class FailoverStoreError extends HttpStreamError {
+  readonly records: unknown[]
+  constructor (message: string, records: unknown[], options?: { cause?: unknown }) {
+    super('ERR_FAILOVER_STORE', message, options)
+    this.records = records
+  }
+}
+
+/** The stream was destroyed while records were inside and no store could take them. */
+export class StreamDestroyedError extends HttpStreamError {
+  readonly records: unknown[]
+  constructor (records: unknown[], options?: { cause?: unknown }) {
+    super('ERR_STREAM_DESTROYED', `destroyed with ${records.length} record(s) neither delivered nor stored`, options)
+    this.records = records
+  }
+}
+
+/** A store was used after close(), or could not be opened. */
+export class StoreError extends HttpStreamError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('ERR_STORE', message, options)
+  }
+}
+
+/** Renders any thrown value as a one-line message for envelopes and logs. */
+export function describeError (err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code
+    return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message
+  }
+  return String(err)
+}

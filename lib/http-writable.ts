@@ -1,0 +1,187 @@
+import { Writable } from 'node:stream'
+import { finished } from 'node:stream/promises'
+import { DeliveryFailedError, FailoverStoreError, StreamDestroyedError, HttpStreamError, describeError } from './errors.js'
+import { resolveOptions, type HttpWritableOptions } from './options.js'
+import { DeliveryEngine, type EngineStats, type Job } from './delivery-engine.js'
+import { FailoverTransform, type FailoverItem } from './failover-transform.js'
+import { openStore } from './stores/open-store.js'
+import type { FailoverEnvelope, Store } from './stores/store.js'
+
+/** Written through the stream by flush(), so it is ordered with the records written before it. */
+class FlushMarker {
+  constructor (readonly resolve: () => void, readonly reject: (err: Error) => void) {}
+}
+
+type Chunk = { chunk: unknown }
+
+/**
+ * An object-mode Writable that delivers each record over HTTP (see createHttpWritable). `write()`
+ * returns false while `queueCapacity` records are inside (buffered, queued, in flight, waiting to
+ * retry, or on their way into failover); 'finish' and `flush()` wait until every record is
+ * delivered or durably stored; an error carries in `err.records` every record that is neither.
+ */
+export class HttpWritable extends Writable {
+  readonly #engine: DeliveryEngine
+  readonly #capacity: number
+  readonly #lowWater: number
+  readonly #store: Store | undefined
+  readonly #ownsStore: boolean
+  readonly #failover: FailoverTransform<Job> | undefined
+  readonly #flushes = new Set<FlushMarker>()
+  /** Chunks of the _writev call whose callback waits for room in the engine. */
+  #held = 0
+  /** Flush markers written but not yet reached by _writev. */
+  #markersBuffered = 0
+  #needDrain = false
+  #fatal: Error | undefined
+
+  constructor (options: HttpWritableOptions = {}) {
+    const resolved = resolveOptions(options)
+    super({ objectMode: true, highWaterMark: resolved.queueCapacity })
+    this.#capacity = resolved.queueCapacity
+    this.#lowWater = Math.floor(resolved.queueCapacity * 3 / 4)
+    if (resolved.failover === false) {
+      this.#ownsStore = false
+    } else {
+      this.#ownsStore = typeof resolved.failover === 'string'
+      this.#store = typeof resolved.failover === 'string' ? openStore(resolved.failover) : resolved.failover
+      this.#failover = new FailoverTransform<Job>(this.#store)
+      this.#failover.on('data', (item: FailoverItem<Job>) => {
+        this.#engine.settle(item.token, 'failedOver')
+        this.emit('failover', item.envelopes)
+      })
+      this.#failover.on('error', (err) => this.#fail(err))
+    }
+    this.#engine = new DeliveryEngine(resolved, { fail: (job, envelopes) => this.#onUndeliverable(job, envelopes) })
+    this.#engine.on('retry', (event) => this.emit('retry', event))
+    this.#engine.on('settled', () => this.#maybeDrain())
+  }
+
+  /** Counters: `{ written, delivered, retried, failedOver, inFlight, queued }`. */
+  stats (): EngineStats {
+    const stats = this.#engine.stats()
+    const buffered = this.#buffered()
+    return { ...stats, written: stats.written + buffered, queued: stats.queued + buffered }
+  }
+
+  /** Resolves when every record written before the call is delivered or durably in failover. */
+  flush (): Promise<void> {
+    if (this.#fatal !== undefined) return Promise.reject(this.#fatal)
+    if (this.destroyed) return Promise.reject(new HttpStreamError('ERR_STREAM_DESTROYED', 'flush() after destroy()'))
+    if (this.writableEnded) return finished(this)
+    return new Promise((resolve, reject) => {
+      const marker = new FlushMarker(resolve, reject)
+      this.#flushes.add(marker)
+      this.#markersBuffered++
+      super.write(marker)
+    })
+  }
+
+  override write (chunk: unknown, encoding?: BufferEncoding | ((error: Error | null | undefined) => void), callback?: (error: Error | null | undefined) => void): boolean {
+    const ok = super.write(chunk, encoding as BufferEncoding, callback)
+    if (ok && this.#engine.inside + this.#buffered() < this.#capacity) return true
+    this.#needDrain = true
+    return false
+  }
+
+  override _write (chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#accept([{ chunk }], callback)
+  }
+
+  override _writev (chunks: Chunk[], callback: (error?: Error | null) => void): void {
+    this.#accept(chunks, callback)
+  }
+
+  #accept (chunks: Chunk[], callback: (error?: Error | null) => void): void {
+    for (const { chunk } of chunks) {
+      if (chunk instanceof FlushMarker) {
+        this.#markersBuffered--
+        this.#engine.barrier().then(() => {
+          this.#flushes.delete(chunk)
+          chunk.resolve()
+        }, chunk.reject)
+      } else {
+        this.#engine.push(chunk)
+      }
+    }
+    this.#held = chunks.length
+    this.#engine.whenBelow(this.#capacity, () => {
+      this.#held = 0
+      callback()
+    })
+  }
+
+  override _final (callback: (error?: Error | null) => void): void {
+    this.#engine.barrier().then(async () => {
+      this.#failover?.end()
+      await this.#release()
+    }).then(() => callback(), callback)
+  }
+
+  override _destroy (error: Error | null, callback: (error?: Error | null) => void): void {
+    for (const marker of this.#flushes) marker.reject(this.#fatal ?? error ?? new HttpStreamError('ERR_STREAM_DESTROYED', 'destroyed before the flush completed'))
+    this.#flushes.clear()
+    if (this.#fatal !== undefined) {
+      this.#release().then(() => callback(this.#fatal), () => callback(this.#fatal))
+      return
+    }
+    const left = this.#engine.stop()
+    const envelopes = [...left.flatMap((job) => this.#engine.envelopes(job)), ...this.#bufferedEnvelopes()]
+    for (const envelope of envelopes) envelope.error = `stream destroyed before delivery${envelope.error === null ? '' : ` (last: ${envelope.error})`}`
+    const records = envelopes.map((e) => e.record)
+    const done = (err: Error | null): void => { this.#release().then(() => callback(err), () => callback(err)) }
+    if (records.length === 0) return done(error)
+    if (this.#store === undefined) return done(new StreamDestroyedError(records, { cause: error ?? undefined }))
+    this.#store.put(envelopes).then(() => {
+      this.emit('failover', envelopes)
+      done(error)
+    }, (err: unknown) => done(new FailoverStoreError(`destroyed, and failover store ${this.#store!.uri} could not store ${records.length} record(s): ${describeError(err)}`, records, { cause: err })))
+  }
+
+  #onUndeliverable (job: Job, envelopes: FailoverEnvelope[]): void {
+    if (this.#failover === undefined) {
+      this.#fail(new DeliveryFailedError(`${job.records.length} record(s) could not be delivered to ${envelopes[0]?.url ?? ''} after ${job.attempts} attempt(s): ${job.error ?? 'unknown error'}`, []))
+      return
+    }
+    this.#failover.write({ envelopes, token: job })
+  }
+
+  /** Errors the stream once, with every record not delivered nor stored in `err.records`. */
+  #fail (cause: Error): void {
+    if (this.#fatal !== undefined || this.destroyed) return
+    const left = this.#engine.stop()
+    const records = [...left.flatMap((job) => job.records), ...this.#bufferedEnvelopes().map((e) => e.record)]
+    this.#fatal = cause instanceof FailoverStoreError
+      ? new FailoverStoreError(cause.message, records, { cause: cause.cause })
+      : new DeliveryFailedError(cause.message, records, { cause: (cause as { cause?: unknown }).cause })
+    this.destroy(this.#fatal)
+  }
+
+  async #release (): Promise<void> {
+    await this.#engine.close()
+    if (this.#ownsStore) await this.#store?.close()
+  }
+
+  /** Records in the Writable's own buffer, not yet handed to the engine. */
+  #buffered (): number {
+    return this.writableLength - this.#held - this.#markersBuffered
+  }
+
+  #bufferedEnvelopes (): FailoverEnvelope[] {
+    const state = (this as unknown as { _writableState?: { getBuffer?: () => Chunk[] } })._writableState
+    const chunks = state?.getBuffer?.() ?? []
+    const base = { url: this.#engine.options.url?.href ?? '', method: this.#engine.options.method, attempts: 0, status: null, error: null, failedAt: Date.now() }
+    return chunks.filter((c) => !(c.chunk instanceof FlushMarker)).map((c) => ({ ...base, record: c.chunk }))
+  }
+
+  #maybeDrain (): void {
+    if (!this.#needDrain || this.#engine.inside + this.#buffered() > this.#lowWater) return
+    this.#needDrain = false
+    this.emit('drain')
+  }
+}
+
+/** Creates an object-mode Writable that delivers records over HTTP. Options: see the README. */
+export function createHttpWritable (options?: HttpWritableOptions): HttpWritable {
+  return new HttpWritable(options)
+}

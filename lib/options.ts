@@ -1,0 +1,215 @@
+import { InvalidOptionError } from './errors.js'
+import { compileOptions, show } from './validate.js'
+import { BATCH_ENCODINGS, RECORD_ENCODINGS, type EncodeFunction } from './encoders/index.js'
+import type { Store } from './stores/store.js'
+import { isStore } from './stores/store.js'
+import type { TransportResponse } from './transports/transport.js'
+import { isRetryableStatus, type Backoff } from './retry.js'
+
+export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'HEAD'] as const
+export type Method = typeof METHODS[number]
+
+/** What `retryOn` and `successCode` functions are given. */
+export interface Outcome {
+  /** The response, when one came. */
+  response?: TransportResponse
+  /** The error, when none came (network error, timeout). */
+  error?: Error
+}
+
+export interface BatchOptions {
+  /** Records per request at most. Default 500. */
+  maxRecords?: number
+  /** Body bytes per request at most. Default 1 MiB. */
+  maxBytes?: number
+  /** ms a partial batch waits for more records. Default 10. */
+  lingerMs?: number
+}
+
+export interface HttpWritableOptions {
+  url?: string
+  method?: Method | Lowercase<Method>
+  headers?: Record<string, string>
+  numWriters?: number
+  queueCapacity?: number
+  timeout?: number
+  retries?: number
+  backoff?: Partial<Backoff>
+  successCode?: number | number[] | '2xx' | ((response: TransportResponse) => boolean)
+  retryOn?: Array<number | '4xx' | '5xx'> | ((outcome: Outcome) => boolean)
+  encoding?: string | EncodeFunction
+  batch?: BatchOptions | false
+  failover?: string | Store | false
+  transport?: 'undici' | 'got'
+  /** got options passed through when `transport: 'got'`. */
+  got?: Record<string, unknown>
+  /** Options read by the `inlong` encoding. */
+  inlong?: Record<string, unknown>
+}
+
+export interface ResolvedOptions {
+  url: URL | undefined
+  method: Method
+  headers: Record<string, string>
+  numWriters: number
+  queueCapacity: number
+  timeout: number
+  retries: number
+  backoff: Backoff
+  isSuccess: ((response: TransportResponse) => boolean)
+  /** True when `successCode` is a function, which needs the body. */
+  successNeedsBody: boolean
+  /** The status-only policy, when `successCode` is not a function. */
+  successStatus: ((status: number) => boolean) | undefined
+  shouldRetry: (outcome: Outcome) => boolean
+  encoding: string | EncodeFunction
+  batch: Required<BatchOptions> | undefined
+  failover: string | Store | false
+  transport: 'undici' | 'got'
+  got: Record<string, unknown>
+  encodingOptions: Record<string, unknown>
+}
+
+export const DEFAULTS = {
+  method: 'POST',
+  numWriters: 64,
+  queueCapacity: 10000,
+  timeout: 10000,
+  retries: 3,
+  backoff: { base: 100, max: 30000 },
+  successCode: '2xx',
+  encoding: 'json',
+  batch: { maxRecords: 500, maxBytes: 1024 * 1024, lingerMs: 10 },
+  failover: 'file:./http-failover',
+  transport: 'undici'
+} as const
+
+const positiveInt = { type: 'integer', minimum: 1 }
+const nonNegativeInt = { type: 'integer', minimum: 0 }
+const statusCode = { type: 'integer', minimum: 100, maximum: 599 }
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    url: { type: 'string', minLength: 1 },
+    method: { type: 'string', description: `one of ${METHODS.join(' ')}`, enum: [...METHODS, ...METHODS.map((m) => m.toLowerCase())] },
+    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    numWriters: positiveInt,
+    queueCapacity: positiveInt,
+    timeout: positiveInt,
+    retries: nonNegativeInt,
+    backoff: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { base: nonNegativeInt, max: nonNegativeInt }
+    },
+    successCode: {
+      description: "a status code, a list of them, '2xx' or a function",
+      anyOf: [statusCode, { type: 'array', items: statusCode, minItems: 1 }, { const: '2xx' }, { isFunction: true }]
+    },
+    retryOn: {
+      description: "a list of status codes, '4xx' and '5xx', or a function",
+      anyOf: [{ type: 'array', items: { anyOf: [statusCode, { enum: ['4xx', '5xx'] }] } }, { isFunction: true }]
+    },
+    encoding: {
+      description: `one of ${[...Object.keys(RECORD_ENCODINGS), ...Object.keys(BATCH_ENCODINGS)].join(' ')} or a function`,
+      anyOf: [{ enum: [...Object.keys(RECORD_ENCODINGS), ...Object.keys(BATCH_ENCODINGS)] }, { isFunction: true }]
+    },
+    batch: {
+      description: 'false or { maxRecords, maxBytes, lingerMs }',
+      anyOf: [
+        { const: false },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: { maxRecords: positiveInt, maxBytes: positiveInt, lingerMs: nonNegativeInt }
+        }
+      ]
+    },
+    failover: {
+      description: 'a store URI, a Store or false',
+      anyOf: [{ type: 'string', minLength: 1 }, { const: false }, { isObjectLike: true }]
+    },
+    transport: { enum: ['undici', 'got'] },
+    got: { type: 'object' },
+    inlong: { type: 'object' }
+  }
+}
+
+const check = compileOptions<HttpWritableOptions>(schema)
+
+/** Validates options once, at construction, and fills in defaults. Throws InvalidOptionError. */
+export function resolveOptions (options: HttpWritableOptions | undefined): ResolvedOptions {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw new InvalidOptionError('options', `must be an object (got ${show(options)})`)
+  }
+  const o = check(options ?? {})
+  const url = o.url === undefined ? undefined : parseUrl(o.url)
+  const encoding = o.encoding ?? (url === undefined ? 'url' : (o.batch !== undefined && o.batch !== false ? 'ndjson' : DEFAULTS.encoding))
+  const batched = typeof encoding === 'string' ? encoding in BATCH_ENCODINGS : (o.batch !== undefined && o.batch !== false)
+  if (typeof encoding === 'string' && encoding in RECORD_ENCODINGS && o.batch !== undefined && o.batch !== false) {
+    throw new InvalidOptionError('batch', `encoding '${encoding}' sends one record per request; batches take ${Object.keys(BATCH_ENCODINGS).join(', ')}`)
+  }
+  if (url === undefined && encoding !== 'url' && typeof encoding === 'string') {
+    throw new InvalidOptionError('url', `is required unless records are URLs (encoding 'url'); encoding is '${encoding}'`)
+  }
+  const backoff = { ...DEFAULTS.backoff, ...o.backoff }
+  if (backoff.base > backoff.max) throw new InvalidOptionError('backoff.base', `must not exceed backoff.max (${backoff.base} > ${backoff.max})`)
+  const failover = o.failover ?? DEFAULTS.failover
+  if (typeof failover === 'object' && !isStore(failover)) {
+    throw new InvalidOptionError('failover', 'an object must implement Store (put, read, ack, retain, close)')
+  }
+  const success = successPolicy(o.successCode ?? DEFAULTS.successCode)
+  return {
+    url,
+    method: (o.method ?? DEFAULTS.method).toUpperCase() as Method,
+    headers: lowerCaseKeys(o.headers ?? {}),
+    numWriters: o.numWriters ?? DEFAULTS.numWriters,
+    queueCapacity: o.queueCapacity ?? DEFAULTS.queueCapacity,
+    timeout: o.timeout ?? DEFAULTS.timeout,
+    retries: o.retries ?? DEFAULTS.retries,
+    backoff,
+    ...success,
+    shouldRetry: retryPolicy(o.retryOn),
+    encoding,
+    batch: batched ? { ...DEFAULTS.batch, ...(o.batch === false ? {} : o.batch) } : undefined,
+    failover,
+    transport: o.transport ?? 'undici',
+    got: o.got ?? {},
+    encodingOptions: { inlong: o.inlong }
+  }
+}
+
+function parseUrl (text: string): URL {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new InvalidOptionError('url', `not a URL (got ${show(text)})`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError('url', `must be http or https (got ${show(text)})`)
+  return url
+}
+
+function lowerCaseKeys (headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v
+  return out
+}
+
+function successPolicy (code: NonNullable<HttpWritableOptions['successCode']>): Pick<ResolvedOptions, 'isSuccess' | 'successNeedsBody' | 'successStatus'> {
+  if (typeof code === 'function') return { isSuccess: code, successNeedsBody: true, successStatus: undefined }
+  const byStatus = code === '2xx'
+    ? (s: number) => s >= 200 && s < 300
+    : Array.isArray(code) ? (s: number) => code.includes(s) : (s: number) => s === code
+  return { isSuccess: (r) => byStatus(r.status), successNeedsBody: false, successStatus: byStatus }
+}
+
+function retryPolicy (retryOn: HttpWritableOptions['retryOn']): (outcome: Outcome) => boolean {
+  if (typeof retryOn === 'function') return retryOn
+  if (retryOn === undefined) return (o) => o.response === undefined || isRetryableStatus(o.response.status)
+  const codes = new Set(retryOn.filter((c): c is number => typeof c === 'number'))
+  const classes = new Set(retryOn.filter((c): c is '4xx' | '5xx' => typeof c === 'string').map((c) => Number(c[0])))
+  return (o) => o.response === undefined || codes.has(o.response.status) || classes.has(Math.floor(o.response.status / 100))
+}

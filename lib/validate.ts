@@ -1,0 +1,59 @@
+import { Ajv, type ErrorObject, type AnySchema, type ValidateFunction } from 'ajv'
+import { InvalidOptionError } from './errors.js'
+
+/**
+ * One ajv instance for every options schema. Adds `isFunction` (functions cannot be described in
+ * JSON Schema) and turns the first ajv error into an InvalidOptionError naming the field and the bad
+ * value. A schema may give `description` to say what an `anyOf` expects in words.
+ */
+const ajv = new Ajv({ allErrors: false, verbose: true, strict: false, useDefaults: false })
+ajv.addKeyword({ keyword: 'isFunction', schemaType: 'boolean', validate: (want: boolean, data: unknown) => (typeof data === 'function') === want, errors: false })
+ajv.addKeyword({ keyword: 'isObjectLike', schemaType: 'boolean', validate: (_: boolean, data: unknown) => data !== null && typeof data === 'object', errors: false })
+
+export function compileOptions<T> (schema: AnySchema): (value: unknown, prefix?: string) => T {
+  const validate: ValidateFunction = ajv.compile(schema)
+  return (value, prefix = '') => {
+    if (validate(value)) return value as T
+    throw toOptionError(validate.errors?.[0], prefix)
+  }
+}
+
+function toOptionError (error: ErrorObject | undefined, prefix: string): InvalidOptionError {
+  if (error === undefined) return new InvalidOptionError(prefix || 'options', 'invalid')
+  const path = error.instancePath.split('/').slice(1).map(decodePointer)
+  if (error.keyword === 'additionalProperties') {
+    const key = String((error.params as { additionalProperty: string }).additionalProperty)
+    const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {})
+    return new InvalidOptionError(join(prefix, [...path, key]), `unknown option${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`)
+  }
+  if (error.keyword === 'required') {
+    const key = String((error.params as { missingProperty: string }).missingProperty)
+    return new InvalidOptionError(join(prefix, [...path, key]), 'is required')
+  }
+  const described = (error.parentSchema as { description?: string } | undefined)?.description
+  const what = described !== undefined ? `must be ${described}` : (error.message ?? 'is invalid')
+  return new InvalidOptionError(join(prefix, path), `${what} (got ${show(error.data)})`)
+}
+
+function join (prefix: string, path: string[]): string {
+  const field = path.join('.')
+  if (prefix === '') return field === '' ? 'options' : field
+  return field === '' ? prefix : `${prefix}.${field}`
+}
+
+function decodePointer (part: string): string {
+  return part.replace(/~1/g, '/').replace(/~0/g, '~')
+}
+
+/** A short rendering of a bad value for messages. */
+export function show (value: unknown): string {
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'bigint') return `${value}n`
+  try {
+    const text = JSON.stringify(value)
+    if (text === undefined) return String(value)
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
