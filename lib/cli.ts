@@ -1,0 +1,66 @@
+import { pathToFileURL } from 'node:url'
+import { realpathSync } from 'node:fs'
+import { HttpStreamError } from './errors.js'
+import { type CliIo, type Command, EXIT, UsageError } from './cli/io.js'
+import { SEND_HELP } from './cli/send.js'
+import { DEMO_HELP } from './cli/demo.js'
+import { REPLAY_HELP } from './cli/replay.js'
+
+/** Each command lives in its own module, loaded only when used. */
+const COMMANDS: Record<string, () => Promise<{ run: Command }>> = {
+  send: async () => await import('./cli/send.js'),
+  demo: async () => await import('./cli/demo.js'),
+  replay: async () => await import('./cli/replay.js'),
+  serve: async () => await import('./cli/serve.js'),
+  read: async () => await import('./cli/read.js')
+}
+
+const HELP = `usage: http-stream <command> [args]
+
+${SEND_HELP}
+
+${DEMO_HELP.split('\n')[0]}
+${REPLAY_HELP.split('\n')[0]}
+http-stream serve [--port P] [--receiver memory|null|kafka://host:port] [--auth-token T]
+http-stream read <url> --topic T [--group G] [--from earliest|latest]
+
+'http-stream <command> --help' shows a command's flags.
+Exit codes: 0 every record delivered or stored; 1 some record neither, or an error; 2 bad usage.
+`
+
+export async function main (argv: string[], io: CliIo = process): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.stdout.write(HELP)
+    return name === undefined ? EXIT.usage : EXIT.ok
+  }
+  const load = COMMANDS[name]
+  if (load === undefined) {
+    io.stderr.write(`http-stream: unknown command '${name}'\n\n${HELP}`)
+    return EXIT.usage
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const help = { send: SEND_HELP, demo: DEMO_HELP, replay: REPLAY_HELP }[name]
+    if (help !== undefined) {
+      io.stdout.write(`${help}\n`)
+      return EXIT.ok
+    }
+  }
+  try {
+    return await (await load()).run(rest, io)
+  } catch (err) {
+    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
+    const coded = err instanceof HttpStreamError ? `${err.code}: ` : ''
+    io.stderr.write(`http-stream ${name}: ${coded}${(err as Error).message}\n`)
+    if (usage) io.stderr.write(`see 'http-stream ${name} --help'\n`)
+    return usage || (err as { code?: string }).code === 'ERR_INVALID_OPTION' ? EXIT.usage : EXIT.lost
+  }
+}
+
+const invoked = process.argv[1] === undefined ? '' : pathToFileURL(realpathSync(process.argv[1])).href
+if (import.meta.url === invoked) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err: unknown) => {
+    process.stderr.write(`http-stream: ${(err as Error).message}\n`)
+    process.exitCode = EXIT.lost
+  })
+}

@@ -1,0 +1,15 @@
+import type { Readable, Writable } from 'node:stream'
+
+/** The streams a CLI command talks to; tests pass their own. */
+export interface CliIo {
+  stdin: Readable
+  stdout: Writable & { isTTY?: boolean }
+  stderr: Writable & { isTTY?: boolean }
+}
+
+export type Command = (argv: string[], io: CliIo) => Promise<number>
+
+/** Exit codes: 0 all delivered or stored; 1 some record neither (or a runtime error); 2 bad usage. */
+export const EXIT = { ok: 0, lost: 1, usage: 2 } as const
+
+export class UsageError extends Error {}

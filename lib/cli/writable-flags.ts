@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs'
+import type { ParseArgsConfig } from 'node:util'
+import type { HttpWritableOptions } from '../options.js'
+import { fromStreamParkConfig } from '../streampark-config.js'
+import { UsageError } from './io.js'
+
+/** The flags `send`, `demo` and `replay` share: each is a createHttpWritable option. */
+export const WRITABLE_FLAGS = {
+  method: { type: 'string', short: 'X' },
+  header: { type: 'string', short: 'H', multiple: true },
+  'num-writers': { type: 'string' },
+  'queue-capacity': { type: 'string' },
+  timeout: { type: 'string' },
+  retries: { type: 'string' },
+  'backoff-base': { type: 'string' },
+  'backoff-max': { type: 'string' },
+  'success-code': { type: 'string' },
+  encoding: { type: 'string' },
+  'batch-records': { type: 'string' },
+  'batch-bytes': { type: 'string' },
+  'linger-ms': { type: 'string' },
+  failover: { type: 'string' },
+  transport: { type: 'string' },
+  config: { type: 'string' }
+} satisfies NonNullable<ParseArgsConfig['options']>
+
+export const WRITABLE_FLAGS_HELP = `  -X, --method M           GET POST PUT PATCH DELETE OPTIONS TRACE HEAD (default POST)
+  -H, --header 'K: V'      a static header (repeatable)
+  --num-writers N          requests in flight at most (default 64)
+  --queue-capacity N       records held inside before backpressure (default 10000)
+  --timeout MS             per attempt (default 10000)
+  --retries N              attempts after the first (default 3)
+  --backoff-base MS        first retry waits up to this (default 100)
+  --backoff-max MS         longest wait, Retry-After included (default 30000)
+  --success-code C         200, 200,201 or 2xx (default 2xx)
+  --encoding E             json raw url ndjson json-array kafka-rest inlong
+  --batch-records N        batch: records per request (implies a batch encoding)
+  --batch-bytes N          batch: body bytes per request at most
+  --linger-ms MS           batch: wait for a partial batch
+  --failover URI|false     store for undeliverable records (default file:./http-failover)
+  --transport T            undici (default) or got
+  --config FILE            StreamPark YAML (http.sink.threshold.*, failover.*); flags win`
+
+type Values = Record<string, string | boolean | string[] | undefined>
+
+/** Turns parsed flags into writable options (validated later by createHttpWritable). */
+export function writableOptions (values: Values): HttpWritableOptions {
+  const options: HttpWritableOptions = typeof values.config === 'string' ? fromStreamParkConfig(readFileSync(values.config, 'utf8')) : {}
+  const int = (flag: string): number | undefined => {
+    const v = values[flag]
+    if (typeof v !== 'string') return undefined
+    if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} takes a whole number (got ${v})`)
+    return Number(v)
+  }
+  if (typeof values.method === 'string') options.method = values.method.toUpperCase() as HttpWritableOptions['method']
+  if (Array.isArray(values.header)) {
+    options.headers = {}
+    for (const h of values.header) {
+      const at = h.indexOf(':')
+      if (at <= 0) throw new UsageError(`--header takes 'Name: value' (got ${h})`)
+      options.headers[h.slice(0, at).trim()] = h.slice(at + 1).trim()
+    }
+  }
+  const set = <K extends keyof HttpWritableOptions>(key: K, value: HttpWritableOptions[K] | undefined): void => {
+    if (value !== undefined) options[key] = value
+  }
+  set('numWriters', int('num-writers'))
+  set('queueCapacity', int('queue-capacity'))
+  set('timeout', int('timeout'))
+  set('retries', int('retries'))
+  if (values['backoff-base'] !== undefined || values['backoff-max'] !== undefined) {
+    options.backoff = { ...options.backoff, ...definedOnly({ base: int('backoff-base'), max: int('backoff-max') }) }
+  }
+  if (typeof values['success-code'] === 'string') {
+    const code = values['success-code']
+    options.successCode = code === '2xx' ? '2xx' : code.includes(',') ? code.split(',').map(Number) : Number(code)
+  }
+  set('encoding', typeof values.encoding === 'string' ? values.encoding : undefined)
+  const batch = definedOnly({ maxRecords: int('batch-records'), maxBytes: int('batch-bytes'), lingerMs: int('linger-ms') })
+  if (Object.keys(batch).length > 0) options.batch = batch
+  if (typeof values.failover === 'string') options.failover = values.failover === 'false' ? false : values.failover
+  if (typeof values.transport === 'string') options.transport = values.transport as 'undici' | 'got'
+  return options
+}
+
+function definedOnly<T extends Record<string, number | undefined>> (o: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number }
+}
