@@ -16,10 +16,10 @@ export async function run (argv: string[], io: CliIo): Promise<number> {
   const options = { ...writableOptions(values), url: positionals[0]! }
   const asText = options.encoding === 'url' || options.encoding === 'raw'
   let badLines = 0
-  const lines = createInterface({ input: io.stdin, crlfDelay: Infinity })
   async function * records (): AsyncGenerator<unknown> {
     let n = 0
-    for await (const line of lines) {
+    // Created here, when reading starts: readline drops lines emitted before it is iterated.
+    for await (const line of createInterface({ input: io.stdin, crlfDelay: Infinity })) {
       n++
       if (line.trim() === '') continue
       if (asText) {

@@ -1,0 +1,123 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough, Readable } from 'node:stream'
+import { promisify } from 'node:util'
+import { main } from '../lib/cli.js'
+import { FileStore } from '../lib/stores/file.js'
+import { startReceiver, firstRecord } from './helpers/receiver.js'
+
+const run = promisify(execFile)
+
+function io (input = ''): { io: { stdin: Readable, stdout: PassThrough, stderr: PassThrough }, out: () => string, err: () => string } {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (c: Buffer) => { out += c.toString() })
+  stderr.on('data', (c: Buffer) => { err += c.toString() })
+  return { io: { stdin: Readable.from([input]), stdout, stderr }, out: () => out, err: () => err }
+}
+
+function tempDir (t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hsc-cli-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+test('send delivers NDJSON from stdin and prints a summary', async (t) => {
+  const receiver = await startReceiver()
+  t.after(() => receiver.close())
+  const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ i })).join('\n') + '\n'
+  const c = io(lines)
+  const code = await main(['send', receiver.url + '/in', '--num-writers', '4'], c.io)
+  assert.equal(code, 0, c.err())
+  assert.equal(receiver.deliveredCount, 50)
+  assert.match(c.out(), /written\s+50/)
+  assert.match(c.out(), /delivered\s+50/)
+})
+
+test('send: bad lines are reported and make the exit code non-zero', async (t) => {
+  const receiver = await startReceiver()
+  t.after(() => receiver.close())
+  const c = io('{"a":1}\nnot json\n{"a":2}\n')
+  assert.equal(await main(['send', receiver.url], c.io), 1)
+  assert.match(c.err(), /line 2: not JSON/)
+  assert.equal(receiver.deliveredCount, 2)
+})
+
+test('send: records neither delivered nor stored give exit code 1 and say how many', async (t) => {
+  const receiver = await startReceiver({ plan: (req) => (firstRecord(req)?.i === 3 ? { status: 400 } : undefined) })
+  t.after(() => receiver.close())
+  const c = io(Array.from({ length: 10 }, (_, i) => JSON.stringify({ i })).join('\n'))
+  assert.equal(await main(['send', receiver.url, '--failover', 'false', '--num-writers', '1'], c.io), 1)
+  assert.match(c.out(), /not delivered nor stored/)
+  assert.match(c.out(), /ERR_DELIVERY_FAILED/)
+})
+
+test('send: failed records go to the failover store, exit 0', async (t) => {
+  const dir = tempDir(t)
+  const receiver = await startReceiver({ plan: (req) => (firstRecord(req)?.i === 3 ? { status: 400 } : undefined) })
+  t.after(() => receiver.close())
+  const c = io(Array.from({ length: 10 }, (_, i) => JSON.stringify({ i })).join('\n'))
+  assert.equal(await main(['send', receiver.url, '--failover', `file:${dir}`], c.io), 0)
+  assert.match(c.out(), new RegExp(`failed over\\s+1 -> file:${dir}`))
+  const stored = []
+  for await (const batch of new FileStore(dir).read()) stored.push(...batch)
+  assert.deepEqual(stored.map((s) => s.envelope.record), [{ i: 3 }])
+})
+
+test('demo streams generated records into its failing receiver, loses none', async (t) => {
+  const dir = tempDir(t)
+  const c = io()
+  const code = await main(['demo', '--records', '3000', '--failover', `file:${dir}`], c.io)
+  assert.equal(code, 0, c.out() + c.err())
+  const counted = Number(/receiver counted\s+(\d+)/.exec(c.out())![1])
+  const failedOver = Number(/failed over\s+(\d+)/.exec(c.out())![1])
+  assert.equal(failedOver, 3, 'ids 997, 1994 and 2991 are poison')
+  assert.ok(counted >= 3000 - failedOver, `receiver counted ${counted}`)
+  assert.match(c.out(), /retried\s+[1-9]/)
+})
+
+test('replay command re-delivers a store', async (t) => {
+  const dir = tempDir(t)
+  const store = new FileStore(dir)
+  await store.put([{ record: { x: 1 }, url: '', method: 'POST', attempts: 1, status: 500, error: 'x', failedAt: 1 }])
+  await store.close()
+  const receiver = await startReceiver()
+  t.after(() => receiver.close())
+  const c = io()
+  assert.equal(await main(['replay', `file:${dir}`, receiver.url], c.io), 0, c.err())
+  assert.match(c.out(), /delivered\s+1/)
+  assert.equal(receiver.deliveredCount, 1)
+})
+
+test('usage errors exit 2 with a pointer to --help', async () => {
+  let c = io()
+  assert.equal(await main(['frobnicate'], c.io), 2)
+  assert.match(c.err(), /unknown command/)
+  c = io()
+  assert.equal(await main(['send'], c.io), 2)
+  assert.match(c.err(), /exactly one <url>/)
+  c = io()
+  assert.equal(await main(['send', 'http://127.0.0.1:1', '--num-writers', 'lots'], c.io), 2)
+  c = io()
+  assert.equal(await main(['send', 'http://127.0.0.1:1', '--bogus'], c.io), 2)
+  c = io()
+  assert.equal(await main(['send', 'http://127.0.0.1:1', '--method', 'FETCH'], c.io), 2)
+  assert.match(c.err(), /ERR_INVALID_OPTION: method/)
+  c = io()
+  assert.equal(await main(['send', '--help'], c.io), 0)
+  assert.match(c.out(), /--num-writers/)
+})
+
+test('the installed bin runs from dist', async (t) => {
+  const root = new URL('..', import.meta.url).pathname
+  if (!existsSync(join(root, 'dist', 'cli.js'))) await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root })
+  const dir = tempDir(t)
+  const { stdout } = await run(process.execPath, [join(root, 'bin', 'http-stream.js'), 'demo', '--records', '500', '--failover', `file:${dir}`])
+  assert.match(stdout, /written\s+500/)
+})
