@@ -169,7 +169,7 @@ export class DeliveryEngine extends EventEmitter {
     job.epoch.pending -= n
     this.#releaseEpochs()
     this.#capacityWaiter?.()
-    this.emit('settled')
+    this.emit('settled', job, outcome)
   }
 
   /**
