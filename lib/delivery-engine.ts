@@ -150,11 +150,12 @@ export class DeliveryEngine extends EventEmitter {
    * A partial batch is sent now rather than after lingerMs.
    */
   barrier (): Promise<void> {
+    // First, so the partial batch's job joins the epoch its records were counted in.
+    this.#batcher?.flush()
     const epoch = this.#epochs[this.#epochs.length - 1]!
     epoch.closed = true
     this.#epochs.push(new Epoch())
     const done = new Promise<void>((resolve) => epoch.waiters.push(resolve))
-    this.#batcher?.flush()
     this.#releaseEpochs()
     return done
   }
