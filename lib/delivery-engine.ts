@@ -188,9 +188,10 @@ export class DeliveryEngine extends EventEmitter {
     return left
   }
 
+  /** Releases the transport; after stop() it also cuts requests still in flight. */
   async close (): Promise<void> {
     this.#batcher?.flush()
-    await this.#transport.close()
+    await this.#transport.close(this.#stopped)
   }
 
   /** Builds the envelopes of a job given up on. */

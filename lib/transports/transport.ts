@@ -29,7 +29,8 @@ export interface SendOptions {
 
 export interface Transport {
   send (request: OutgoingRequest, options: SendOptions): Promise<TransportResponse>
-  close (): Promise<void>
+  /** Releases connections; `abort` also cuts requests still in flight. */
+  close (abort?: boolean): Promise<void>
 }
 
 /** Bodies kept for envelopes and judges are cut to this many characters. */

@@ -39,8 +39,8 @@ export class UndiciTransport implements Transport {
     }
   }
 
-  async close (): Promise<void> {
-    await this.#agent.close()
+  async close (abort = false): Promise<void> {
+    await (abort ? this.#agent.destroy() : this.#agent.close())
   }
 }
 
