@@ -1,12 +1,20 @@
 import { InvalidOptionError } from '../errors.js'
 import { FileStore } from './file.js'
+import { HBaseStore } from './hbase.js'
+import { KafkaStore } from './kafka.js'
+import { MySqlStore } from './mysql.js'
 import type { Store } from './store.js'
 import { redactUri } from './store.js'
+import { WebHdfsStore } from './webhdfs.js'
 
-type Opener = (url: URL, uri: string, field: string) => Store
+type Opener = (uri: string, field: string) => Store
 
 const openers: Record<string, Opener> = {
-  'file:': (url, uri, field) => new FileStore(fileDirectory(uri, field))
+  'file:': (uri, field) => new FileStore(fileDirectory(uri, field)),
+  'kafka:': (uri, field) => KafkaStore.fromUri(uri, field),
+  'mysql:': (uri, field) => MySqlStore.fromUri(uri, field),
+  'webhdfs:': (uri, field) => WebHdfsStore.fromUri(uri, field),
+  'hbase:': (uri, field) => HBaseStore.fromUri(uri, field)
 }
 
 /**
@@ -16,17 +24,14 @@ const openers: Record<string, Opener> = {
  */
 export function openStore (uri: string, field = 'failover'): Store {
   if (typeof uri !== 'string' || uri === '') throw new InvalidOptionError(field, 'a store URI must be a non-empty string')
-  let url: URL
-  try {
-    url = new URL(uri)
-  } catch {
-    throw new InvalidOptionError(field, `not a store URI: ${JSON.stringify(redactUri(uri))}`)
-  }
-  const open = openers[url.protocol]
+  // Not `new URL(uri)`: a Kafka bootstrap list (`host:port,host:port`) is not a URL host.
+  const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(uri)?.[1]?.toLowerCase()
+  if (scheme === undefined) throw new InvalidOptionError(field, `not a store URI: ${JSON.stringify(redactUri(uri))}`)
+  const open = openers[scheme]
   if (open === undefined) {
-    throw new InvalidOptionError(field, `unknown store scheme ${JSON.stringify(url.protocol)} (expected one of ${Object.keys(openers).join(' ')})`)
+    throw new InvalidOptionError(field, `unknown store scheme ${JSON.stringify(scheme)} (expected one of ${Object.keys(openers).join(' ')})`)
   }
-  return open(url, uri, field)
+  return open(uri, field)
 }
 
 /** `file:./dir` and `file:dir` are relative to the working directory; `file:///abs` is absolute. */

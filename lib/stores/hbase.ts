@@ -1,0 +1,225 @@
+/**
+ * Failover to HBase through its REST server (Stargate): `hbase://host:port/table`.
+ * One row per envelope in column family `cf` (the table is created with `PUT /<table>/schema` if
+ * missing), one cell per envelope field, keys and values base64 in the JSON CellSet. Row keys sort
+ * newest first as StreamPark's did: Long.MAX_VALUE − epoch ms (19 digits), then a writer id and a
+ * sequence. A put is one multi-row `PUT /<table>/<fakerow>`; HBase answers 200 once the WAL has it.
+ * Replay scans with a scanner (`PUT /<table>/scanner`, GET until 204, DELETE); ack deletes the row,
+ * retain PUTs the updated cells into the same row.
+ */
+import { randomBytes } from 'node:crypto'
+import { inspect } from 'node:util'
+import { StoreError, describeError } from '../errors.js'
+import { recordJson, toEnvelope } from './envelope-codec.js'
+import type { FailoverEnvelope, ReadOptions, Store, StoredRecord } from './store.js'
+import { StoreHttp, header, isNetworkError, type HttpAnswer } from './store-http.js'
+import { withStoreRetries } from './store-retry.js'
+import { inspectStore, parseStoreUri } from './store-uri.js'
+
+export interface HBaseStoreOptions {
+  host: string
+  port: number
+  /** Table name, optionally `namespace:table`. */
+  table: string
+  retries?: number
+  /** ms per request. */
+  timeout?: number
+  uri?: string
+}
+
+/** An answer of the REST server that is not what the call needs. Code ERR_STORE. */
+export class HBaseRestError extends StoreError {
+  readonly status: number
+  constructor (status: number, what: string, body: string) {
+    super(`HBase REST ${status} on ${what}${body === '' ? '' : `: ${body.slice(0, 200)}`}`)
+    this.status = status
+  }
+}
+
+const FAMILY = 'cf'
+const FIELDS = ['record', 'url', 'method', 'attempts', 'status', 'error', 'failedAt'] as const
+const TABLE = /^([A-Za-z0-9_][A-Za-z0-9_.-]*:)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/
+const LONG_MAX = 9223372036854775807n
+const JSON_TYPE = 'application/json'
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
+const unb64 = (text: string): string => Buffer.from(text, 'base64').toString('utf8')
+
+interface CellSet { Row?: Array<{ key: string, Cell?: Array<{ column: string, $: string }> }> }
+
+export class HBaseStore implements Store {
+  readonly kind = 'hbase'
+  readonly uri: string
+  readonly table: string
+  readonly #base: string
+  readonly #http: StoreHttp
+  readonly #retries: number
+  readonly #writer = randomBytes(4).toString('hex')
+  readonly #abort = new AbortController()
+  #sequence = 0
+  #schema: Promise<void> | undefined
+  #closed = false
+
+  static fromUri (uri: string, field = 'failover'): HBaseStore {
+    const u = parseStoreUri(uri, field, { example: 'hbase://host:port/table', params: ['retries', 'timeout'] })
+    if (u.path === '') u.fail('no table')
+    if (!TABLE.test(u.path)) u.fail(`bad table name ${JSON.stringify(u.path)}`)
+    return new HBaseStore({
+      host: u.hosts[0]!.host,
+      port: u.hosts[0]!.port,
+      table: u.path,
+      retries: u.params.int('retries', 6, 0, 100),
+      timeout: u.params.int('timeout', 30_000, 1, 600_000),
+      uri: u.redacted
+    })
+  }
+
+  constructor (options: HBaseStoreOptions) {
+    if (!TABLE.test(options.table)) throw new StoreError(`bad HBase table name ${JSON.stringify(options.table)}`)
+    this.table = options.table
+    this.#base = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}/${encodeURIComponent(options.table)}`
+    this.#http = new StoreHttp(options.timeout ?? 30_000)
+    this.#retries = options.retries ?? 6
+    this.uri = options.uri ?? `hbase://${options.host}:${options.port}/${options.table}`
+  }
+
+  async #call (what: string, method: string, url: string, body: unknown, ok: number[]): Promise<HttpAnswer> {
+    const send = async (): Promise<HttpAnswer> => {
+      const answer = await this.#http.send(method, url, {
+        headers: body === undefined ? { accept: JSON_TYPE } : { accept: JSON_TYPE, 'content-type': JSON_TYPE },
+        body: body === undefined ? undefined : JSON.stringify(body)
+      })
+      if (!ok.includes(answer.status)) throw new HBaseRestError(answer.status, what, answer.body.toString('utf8'))
+      return answer
+    }
+    try {
+      return await withStoreRetries(send, {
+        retries: this.#retries,
+        backoff: { base: 200, max: 5000 },
+        retryable: (err) => err instanceof HBaseRestError ? err.status >= 500 || err.status === 429 || err.status === 408 : isNetworkError(err),
+        signal: this.#abort.signal
+      })
+    } catch (err) {
+      throw new StoreError(`${this.uri} could not ${what}: ${describeError(err)}`, { cause: err })
+    }
+  }
+
+  /** Creates the table with family `cf` unless it exists. */
+  #ensureTable (): Promise<void> {
+    this.#schema ??= (async () => {
+      const found = await this.#call('read the table schema', 'GET', `${this.#base}/schema`, undefined, [200, 404])
+      if (found.status === 404) {
+        await this.#call('create the table', 'PUT', `${this.#base}/schema`, { name: this.table, ColumnSchema: [{ name: FAMILY }] }, [200, 201])
+      }
+    })()
+    return this.#schema.catch((err: unknown) => {
+      this.#schema = undefined
+      throw err
+    })
+  }
+
+  #rowKey (failedAt: number): string {
+    const reversed = (LONG_MAX - BigInt(Math.max(0, Math.floor(failedAt)))).toString().padStart(19, '0')
+    return `${reversed}-${this.#writer}-${(this.#sequence++).toString().padStart(10, '0')}`
+  }
+
+  async put (envelopes: readonly FailoverEnvelope[]): Promise<void> {
+    if (this.#closed) throw new StoreError(`${this.uri} is closed`)
+    if (envelopes.length === 0) return
+    await this.#ensureTable()
+    await this.#putRows(envelopes.map((e) => [this.#rowKey(e.failedAt), e]), `store ${envelopes.length} envelope(s)`)
+  }
+
+  async #putRows (rows: Array<[string, FailoverEnvelope]>, what: string): Promise<void> {
+    const cellSet: CellSet = {
+      Row: rows.map(([key, e]) => ({
+        key: b64(key),
+        Cell: FIELDS.map((f) => ({ column: b64(`${FAMILY}:${f}`), $: b64(cellValue(e, f)) }))
+      }))
+    }
+    await this.#call(what, 'PUT', `${this.#base}/${encodeURIComponent(rows[0]![0])}`, cellSet, [200])
+  }
+
+  async * read (options: ReadOptions = {}): AsyncIterable<StoredRecord[]> {
+    if (this.#closed) throw new StoreError(`${this.uri} is closed`)
+    const batchSize = Math.max(1, options.batchSize ?? 1000)
+    await this.#ensureTable()
+    const created = await this.#call('open a scanner', 'PUT', `${this.#base}/scanner`, { batch: batchSize * FIELDS.length }, [201])
+    const location = header(created, 'location')
+    if (location === undefined) throw new StoreError(`${this.uri}: the scanner answer has no Location`)
+    const scanner = new URL(location, this.#base).toString()
+    try {
+      let partial: { key: string, cells: Map<string, string> } | undefined
+      for (;;) {
+        const answer = await this.#call('scan', 'GET', scanner, undefined, [200, 204])
+        const rows = answer.status === 204 ? [] : ((JSON.parse(answer.body.toString('utf8')) as CellSet).Row ?? [])
+        const complete: StoredRecord[] = []
+        for (const row of rows) {
+          const key = unb64(row.key)
+          if (partial !== undefined && partial.key !== key) {
+            complete.push(toStored(partial.key, partial.cells))
+            partial = undefined
+          }
+          partial ??= { key, cells: new Map() }
+          for (const cell of row.Cell ?? []) partial.cells.set(unb64(cell.column), unb64(cell.$))
+        }
+        // The last row may go on in the next answer (the scanner batch counts cells, not rows).
+        if (answer.status === 204 && partial !== undefined) {
+          complete.push(toStored(partial.key, partial.cells))
+          partial = undefined
+        }
+        if (complete.length > 0) yield complete
+        if (answer.status === 204) return
+      }
+    } finally {
+      await this.#call('close the scanner', 'DELETE', scanner, undefined, [200, 404]).catch(() => {})
+    }
+  }
+
+  async ack (ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return
+    if (this.#closed) throw new StoreError(`${this.uri} is closed`)
+    const queue = [...ids]
+    const worker = async (): Promise<void> => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        await this.#call(`ack row ${id}`, 'DELETE', `${this.#base}/${encodeURIComponent(id)}`, undefined, [200, 404])
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker))
+  }
+
+  async retain (records: readonly StoredRecord[]): Promise<void> {
+    if (records.length === 0) return
+    if (this.#closed) throw new StoreError(`${this.uri} is closed`)
+    await this.#putRows(records.map((r) => [r.id, r.envelope]), `retain ${records.length} row(s)`)
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#abort.abort()
+    await this.#http.close()
+  }
+
+  [inspect.custom] (): string {
+    return inspectStore('HBaseStore', this.uri)
+  }
+}
+
+/** Every field is always written (null as ''), so an updated row never keeps a stale cell. */
+function cellValue (e: FailoverEnvelope, field: typeof FIELDS[number]): string {
+  switch (field) {
+    case 'record': return recordJson(e.record)
+    case 'status': return e.status === null ? '' : String(e.status)
+    case 'error': return e.error ?? ''
+    default: return String(e[field])
+  }
+}
+
+function toStored (key: string, cells: Map<string, string>): StoredRecord {
+  const get = (f: string): string | undefined => cells.get(`${FAMILY}:${f}`)
+  let record: unknown = get('record')
+  try {
+    record = JSON.parse(String(record))
+  } catch {}
+  return { id: key, envelope: toEnvelope(record, { url: get('url'), method: get('method'), attempts: get('attempts'), status: get('status'), error: get('error'), failedAt: get('failedAt') }) }
+}
