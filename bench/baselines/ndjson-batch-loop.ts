@@ -1,0 +1,26 @@
+import { Pool } from 'undici'
+import { makeRecord } from '../lib/records.js'
+import { assertOk, runLoops } from './loops.js'
+
+const NDJSON_HEADERS = { 'content-type': 'application/x-ndjson' }
+
+/**
+ * Baseline for batches: `concurrency` loops, each building an NDJSON body of `batchSize`
+ * records (one JSON.stringify per record, '\n' after each) and POSTing it with an undici Pool.
+ */
+export async function ndjsonBatchLoop (url: string, records: number, concurrency: number, batchSize: number): Promise<void> {
+  const { origin, pathname } = new URL(url)
+  const pool = new Pool(origin, { connections: concurrency })
+  try {
+    await runLoops(concurrency, Math.ceil(records / batchSize), async b => {
+      const end = Math.min(records, (b + 1) * batchSize)
+      let body = ''
+      for (let i = b * batchSize; i < end; i++) body += JSON.stringify(makeRecord(i)) + '\n'
+      const res = await pool.request({ path: pathname, method: 'POST', headers: NDJSON_HEADERS, body })
+      await res.body.dump()
+      assertOk(res.statusCode, 'ndjson batch loop')
+    })
+  } finally {
+    await pool.close()
+  }
+}
