@@ -1,8 +1,11 @@
 import type { BatchEncoding } from './encoders/index.js'
 import type { BatchOptions } from './options.js'
 
-/** Called with a full batch; `pieces` undefined means a single record too large for any batch. */
-export type EmitBatch = (records: unknown[], pieces: string[] | undefined, tags: unknown[] | undefined) => void
+/**
+ * Called with a full batch; `pieces` undefined means a single record too large for any batch.
+ * `records` is undefined when the encoding can decode its requests (only pieces are kept).
+ */
+export type EmitBatch = (records: unknown[] | undefined, pieces: string[] | undefined, count: number, tags: unknown[] | undefined) => void
 
 /**
  * Groups records into batches of at most `maxRecords` records and `maxBytes` body bytes; a partial
@@ -13,6 +16,7 @@ export class Batcher {
   readonly #encoding: BatchEncoding
   readonly #limits: Required<BatchOptions>
   readonly #emit: EmitBatch
+  readonly #keepRecords: boolean
   #records: unknown[] = []
   #pieces: string[] = []
   #tags: unknown[] | undefined
@@ -23,6 +27,7 @@ export class Batcher {
     this.#encoding = encoding
     this.#limits = limits
     this.#emit = emit
+    this.#keepRecords = encoding.decode === undefined
   }
 
   add (record: unknown, tag: unknown): void {
@@ -30,15 +35,16 @@ export class Batcher {
     const bytes = this.#encoding.pieceBytes?.(piece) ?? Buffer.byteLength(piece)
     const { maxBytes, maxRecords } = this.#limits
     if (this.#encoding.bodyBytes(1, bytes) > maxBytes) {
-      this.#emit([record], undefined, tag === undefined ? undefined : [tag])
+      this.#emit([record], undefined, 1, tag === undefined ? undefined : [tag])
       return
     }
-    if (this.#records.length > 0 && this.#encoding.bodyBytes(this.#records.length + 1, this.#bytes + bytes) > maxBytes) this.flush()
-    this.#records.push(record)
+    const count = this.#pieces.length
+    if (count > 0 && this.#encoding.bodyBytes(count + 1, this.#bytes + bytes) > maxBytes) this.flush()
+    if (this.#keepRecords) this.#records.push(record)
     this.#pieces.push(piece)
     if (tag !== undefined) (this.#tags ??= []).push(tag)
     this.#bytes += bytes
-    if (this.#records.length >= maxRecords) this.flush()
+    if (this.#pieces.length >= maxRecords) this.flush()
     else if (this.#timer === undefined) this.#timer = setTimeout(() => this.flush(), this.#limits.lingerMs)
   }
 
@@ -48,14 +54,14 @@ export class Batcher {
       clearTimeout(this.#timer)
       this.#timer = undefined
     }
-    if (this.#records.length === 0) return
-    const records = this.#records
+    if (this.#pieces.length === 0) return
+    const records = this.#keepRecords ? this.#records : undefined
     const pieces = this.#pieces
     const tags = this.#tags
     this.#records = []
     this.#pieces = []
     this.#tags = undefined
     this.#bytes = 0
-    this.#emit(records, pieces, tags)
+    this.#emit(records, pieces, pieces.length, tags)
   }
 }

@@ -13,9 +13,12 @@ import type { FailoverEnvelope } from './stores/store.js'
 /**
  * One request's worth of records on its way: queued, in flight, waiting to retry, or in failover.
  * `request` is undefined for records that could not be encoded (they go straight to failover).
+ * With an encoding that can decode its requests, `records` is undefined: only the body is kept
+ * (records die young instead of being promoted while they wait), and `recordsOf` rebuilds them.
  */
 export interface Job {
-  records: unknown[]
+  records: unknown[] | undefined
+  count: number
   request: OutgoingRequest | undefined
   attempts: number
   status: number | null
@@ -54,6 +57,8 @@ export interface FailureSink { fail: (job: Job, envelopes: FailoverEnvelope[]) =
  */
 export class DeliveryEngine extends EventEmitter {
   readonly options: ResolvedOptions
+  /** Told of every job delivered or stored (a plain hook, not an event: it runs once per request). */
+  onSettled: ((job: Job, outcome: 'delivered' | 'failedOver') => void) | undefined
   readonly #transport: Transport
   readonly #encoding: Encoding
   readonly #target: Target
@@ -90,7 +95,7 @@ export class DeliveryEngine extends EventEmitter {
     }
     this.#queue = fastq(this, attemptWorker, options.numWriters)
     if (options.batch !== undefined && this.#encoding.batch) {
-      this.#batcher = new Batcher(this.#encoding, options.batch, (records, pieces, tags) => this.#enqueueBatch(records, pieces, tags))
+      this.#batcher = new Batcher(this.#encoding, options.batch, (records, pieces, count, tags) => this.#enqueueBatch(records, pieces, count, tags))
     }
   }
 
@@ -121,7 +126,7 @@ export class DeliveryEngine extends EventEmitter {
       try {
         this.#batcher.add(record, tag)
       } catch (err) {
-        this.#giveUp(this.#newJob([record], undefined, tags), err)
+        this.#giveUp(this.#newJob([record], 1, undefined, tags), err)
       }
       return
     }
@@ -129,10 +134,15 @@ export class DeliveryEngine extends EventEmitter {
     try {
       request = (this.#encoding as Extract<Encoding, { batch: false }>).encode(record, this.#target)
     } catch (err) {
-      this.#giveUp(this.#newJob([record], undefined, tags), err)
+      this.#giveUp(this.#newJob([record], 1, undefined, tags), err)
       return
     }
-    this.#queue.push(this.#newJob([record], request, tags))
+    this.#queue.push(this.#newJob(this.#encoding.decode === undefined ? [record] : undefined, 1, request, tags))
+  }
+
+  /** The records of a job: kept, or decoded back from its request body. */
+  recordsOf (job: Job): unknown[] {
+    return job.records ?? this.#encoding.decode!(job.request!)
   }
 
   /** Calls `callback` once fewer than `limit` records are inside (at once if already so). */
@@ -163,14 +173,14 @@ export class DeliveryEngine extends EventEmitter {
   /** A job handed to the FailureSink is now durably stored (or, with `delivered`, accepted). */
   settle (job: Job, outcome: 'delivered' | 'failedOver'): void {
     if (!this.#jobs.delete(job)) return
-    const n = job.records.length
+    const n = job.count
     if (outcome === 'delivered') this.#delivered += n
     else this.#failedOver += n
     this.#inside -= n
     job.epoch.pending -= n
     this.#releaseEpochs()
     this.#capacityWaiter?.()
-    this.emit('settled', job, outcome)
+    this.onSettled?.(job, outcome)
   }
 
   /**
@@ -199,58 +209,60 @@ export class DeliveryEngine extends EventEmitter {
     const url = job.request === undefined ? (this.options.url?.href ?? '') : job.request.origin + job.request.path
     const method = job.request?.method ?? this.options.method
     const failedAt = Date.now()
-    return job.records.map((record) => ({ record, url, method, attempts: job.attempts, status: job.status, error: job.error, failedAt }))
+    return this.recordsOf(job).map((record) => ({ record, url, method, attempts: job.attempts, status: job.status, error: job.error, failedAt }))
   }
 
-  #newJob (records: unknown[], request: OutgoingRequest | undefined, tags: unknown[] | undefined): Job {
-    const job: Job = { records, request, attempts: 0, status: null, error: null, epoch: this.#epochs[this.#epochs.length - 1]!, tags }
+  #newJob (records: unknown[] | undefined, count: number, request: OutgoingRequest | undefined, tags: unknown[] | undefined): Job {
+    const job: Job = { records, count, request, attempts: 0, status: null, error: null, epoch: this.#epochs[this.#epochs.length - 1]!, tags }
     this.#jobs.add(job)
     return job
   }
 
-  #enqueueBatch (records: unknown[], pieces: string[] | undefined, tags: unknown[] | undefined): void {
+  #enqueueBatch (records: unknown[] | undefined, pieces: string[] | undefined, count: number, tags: unknown[] | undefined): void {
     if (pieces === undefined) {
-      this.#giveUp(this.#newJob(records, undefined, tags), new InvalidRecordError(`record of more than batch.maxBytes (${this.options.batch!.maxBytes}) bytes`))
+      this.#giveUp(this.#newJob(records, count, undefined, tags), new InvalidRecordError(`record of more than batch.maxBytes (${this.options.batch!.maxBytes}) bytes`))
       return
     }
     const encoding = this.#encoding as Extract<Encoding, { batch: true }>
     let request: OutgoingRequest
     try {
-      request = encoding.assemble(pieces, records, this.#target)
+      request = encoding.assemble(pieces, records ?? [], this.#target)
     } catch (err) {
-      this.#giveUp(this.#newJob(records, undefined, tags), err)
+      this.#giveUp(this.#newJob(records ?? pieces, count, undefined, tags), err)
       return
     }
-    this.#queue.push(this.#newJob(records, request, tags))
+    this.#queue.push(this.#newJob(records, count, request, tags))
   }
 
-  /** One attempt of a job; never rejects. */
-  async attempt (job: Job): Promise<void> {
-    if (this.#stopped) return
+  /** One attempt of a job; calls `done` once its outcome is handled. */
+  attempt (job: Job, done: (err: Error | null) => void): void {
+    if (this.#stopped) return done(null)
     job.attempts++
     const request = this.#encoding.route?.(job.request!, job.attempts) ?? job.request!
-    const n = job.records.length
-    this.#inFlight += n
-    let response: TransportResponse | undefined
-    let error: Error | undefined
+    this.#inFlight += job.count
+    this.#transport.send(request, this.#sendOptions).then(
+      (response) => this.#outcome(job, request, response, undefined, done),
+      (err: unknown) => this.#outcome(job, request, undefined, err instanceof Error ? err : new Error(String(err)), done)
+    )
+  }
+
+  #outcome (job: Job, request: OutgoingRequest, response: TransportResponse | undefined, error: Error | undefined, done: (err: Error | null) => void): void {
+    this.#inFlight -= job.count
     try {
-      response = await this.#transport.send(request, this.#sendOptions)
+      if (this.#stopped || !this.#jobs.has(job)) return
+      job.request = request
+      const verdict = this.#judge(response, error)
+      this.#encoding.report?.(request.origin, verdict === 'success')
+      if (verdict === 'success') return this.settle(job, 'delivered')
+      job.status = response?.status ?? null
+      job.error = response !== undefined ? new UnexpectedStatusError(response.status, snippet(response.body)).message : describeError(error)
+      if (verdict === 'retry' && job.attempts <= this.options.retries) this.#retryLater(job, response)
+      else this.#giveUp(job, undefined)
     } catch (err) {
-      error = err instanceof Error ? err : new Error(String(err))
+      this.emit('error', err)
+    } finally {
+      done(null)
     }
-    this.#inFlight -= n
-    if (this.#stopped || !this.#jobs.has(job)) return
-    job.request = request
-    const verdict = this.#judge(response, error)
-    this.#encoding.report?.(request.origin, verdict === 'success')
-    if (verdict === 'success') {
-      this.settle(job, 'delivered')
-      return
-    }
-    job.status = response?.status ?? null
-    job.error = response !== undefined ? new UnexpectedStatusError(response.status, snippet(response.body)).message : describeError(error)
-    if (verdict === 'retry' && job.attempts <= this.options.retries) this.#retryLater(job, response)
-    else this.#giveUp(job, undefined)
   }
 
   #judge (response: TransportResponse | undefined, error: Error | undefined): Verdict {
@@ -264,8 +276,8 @@ export class DeliveryEngine extends EventEmitter {
   #retryLater (job: Job, response: TransportResponse | undefined): void {
     const retryAfter = response === undefined ? undefined : parseRetryAfter(response.headers['retry-after'])
     const delay = retryDelay(job.attempts, this.options.backoff, retryAfter)
-    this.#retried += job.records.length
-    this.emit('retry', { records: job.records, attempt: job.attempts + 1, delay, status: job.status, error: job.error } satisfies RetryEvent)
+    this.#retried += job.count
+    if (this.listenerCount('retry') > 0) this.emit('retry', { records: this.recordsOf(job), attempt: job.attempts + 1, delay, status: job.status, error: job.error } satisfies RetryEvent)
     const timer = setTimeout(() => {
       this.#timers.delete(timer)
       this.#queue.push(job)
@@ -290,7 +302,7 @@ export class DeliveryEngine extends EventEmitter {
 }
 
 function attemptWorker (this: DeliveryEngine, job: Job, done: (err: Error | null) => void): void {
-  this.attempt(job).then(() => done(null), done)
+  this.attempt(job, done)
 }
 
 function snippet (body: string): string {

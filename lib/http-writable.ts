@@ -54,7 +54,8 @@ export class HttpWritable extends Writable {
     }
     this.#engine = new DeliveryEngine(resolved, { fail: (job, envelopes) => this.#onUndeliverable(job, envelopes) })
     this.#engine.on('retry', (event) => this.emit('retry', event))
-    this.#engine.on('settled', () => this.#maybeDrain())
+    this.#engine.on('error', (err: Error) => this.#fail(err))
+    this.#engine.onSettled = () => this.#maybeDrain()
   }
 
   /** Counters: `{ written, delivered, retried, failedOver, inFlight, queued }`. */
@@ -85,7 +86,10 @@ export class HttpWritable extends Writable {
   }
 
   override _write (chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#accept([{ chunk }], callback)
+    if (chunk instanceof FlushMarker || this.#engine.inside + 1 >= this.#capacity) return this.#accept([{ chunk }], callback)
+    // The hot path: no array, no closure.
+    this.#engine.push(chunk)
+    callback()
   }
 
   override _writev (chunks: Chunk[], callback: (error?: Error | null) => void): void {
@@ -140,7 +144,7 @@ export class HttpWritable extends Writable {
 
   #onUndeliverable (job: Job, envelopes: FailoverEnvelope[]): void {
     if (this.#failover === undefined) {
-      this.#fail(new DeliveryFailedError(`${job.records.length} record(s) could not be delivered to ${envelopes[0]?.url ?? ''} after ${job.attempts} attempt(s): ${job.error ?? 'unknown error'}`, []))
+      this.#fail(new DeliveryFailedError(`${job.count} record(s) could not be delivered to ${envelopes[0]?.url ?? ''} after ${job.attempts} attempt(s): ${job.error ?? 'unknown error'}`, []))
       return
     }
     this.#failover.write({ envelopes, token: job })
@@ -150,7 +154,7 @@ export class HttpWritable extends Writable {
   #fail (cause: Error): void {
     if (this.#fatal !== undefined || this.destroyed) return
     const left = this.#engine.stop()
-    const records = [...left.flatMap((job) => job.records), ...this.#bufferedEnvelopes().map((e) => e.record)]
+    const records = [...left.flatMap((job) => this.#engine.recordsOf(job)), ...this.#bufferedEnvelopes().map((e) => e.record)]
     this.#fatal = cause instanceof FailoverStoreError
       ? new FailoverStoreError(cause.message, records, { cause: cause.cause })
       : new DeliveryFailedError(cause.message, records, { cause: (cause as { cause?: unknown }).cause })

@@ -51,14 +51,16 @@ export async function replay (storeOrUri: Store | string, options: ReplayOptions
       engine.settle(job, 'failedOver')
     }
   })
-  engine.on('settled', (job: Job, outcome: string) => {
+  const broken = new Promise<never>((_resolve, reject) => engine.once('error', reject))
+  broken.catch(() => {})
+  engine.onSettled = (job: Job, outcome) => {
     if (outcome === 'delivered') for (const tag of job.tags!) accepted.push((tag as StoredRecord).id)
-  })
+  }
   try {
     for await (const batch of store.read({ batchSize })) {
       for (const stored of batch) engine.push(stored.envelope.record, stored)
       progress.read += batch.length
-      await engine.barrier()
+      await Promise.race([engine.barrier(), broken])
       await store.ack(accepted.splice(0))
       const again = failed.splice(0)
       await store.retain(again)

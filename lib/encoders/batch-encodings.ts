@@ -19,10 +19,15 @@ export function framedEncoding (target: Target, contentType: string, open: strin
 
 /** `ndjson`: one JSON text per line, each line ending in `\n`. */
 export function ndjsonEncoding (target: Target): BatchEncoding {
-  return framedEncoding(target, 'application/x-ndjson', '', '\n', '\n')
+  return decodable(target, framedEncoding(target, 'application/x-ndjson', '', '\n', '\n'), (body) => body.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown))
 }
 
 /** `json-array`: a JSON array of the records. */
 export function jsonArrayEncoding (target: Target): BatchEncoding {
-  return framedEncoding(target, 'application/json', '[', ',', ']')
+  return decodable(target, framedEncoding(target, 'application/json', '[', ',', ']'), (body) => JSON.parse(body) as unknown[])
+}
+
+/** Adds `decode` from the body text, except for HEAD, whose requests carry no body. */
+export function decodable (target: Target, encoding: BatchEncoding, fromBody: (body: string) => unknown[]): BatchEncoding {
+  return target.method === 'HEAD' ? encoding : { ...encoding, decode: (request) => fromBody(String(request.body)) }
 }

@@ -19,6 +19,11 @@ interface EncodingHooks {
   route?: (request: OutgoingRequest, attempt: number) => OutgoingRequest
   /** Told how each attempt went, e.g. to skip failing nodes for a while. */
   report?: (origin: string, ok: boolean) => void
+  /**
+   * Rebuilds the records from a request this encoding made (JSON-equal copies). When present, the
+   * engine keeps only request bodies while records wait, and decodes them for failover envelopes.
+   */
+  decode?: (request: OutgoingRequest) => unknown[]
 }
 
 /** One record per request. `encode` throws InvalidRecordError for a record it cannot send. */

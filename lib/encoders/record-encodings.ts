@@ -12,7 +12,10 @@ function withType (target: Target, type: string): Record<string, string> {
 /** `json`: each record is sent as its JSON text. */
 export function jsonEncoding (target: Target): RecordEncoding {
   const headers = withType(target, JSON_TYPE)
-  return { batch: false, encode: (record) => requestTo(target, headers, toJson(record)) }
+  const encoding: RecordEncoding = { batch: false, encode: (record) => requestTo(target, headers, toJson(record)) }
+  // HEAD sends no body, so its records cannot be rebuilt from the request.
+  if (target.method !== 'HEAD') encoding.decode = (request) => [JSON.parse(String(request.body))]
+  return encoding
 }
 
 /** `raw`: strings, Buffers and Uint8Arrays are sent as they are. */
