@@ -1,6 +1,6 @@
 import http from 'node:http'
 import https from 'node:https'
-import { got, type Got, type OptionsInit } from 'got'
+import type { Got, OptionsInit } from 'got'
 import { RequestTimeoutError } from '../errors.js'
 import type { OutgoingRequest, SendOptions, Transport, TransportResponse } from './transport.js'
 import { MAX_BODY_TEXT } from './transport.js'
@@ -11,7 +11,8 @@ import { MAX_BODY_TEXT } from './transport.js'
  * errors-on-status are ours, so got's own are switched off.
  */
 export class GotTransport implements Transport {
-  readonly #client: Got
+  /** got is loaded only by sinks that ask for it, so the default path never pays its import. */
+  readonly #client: Promise<Got>
   readonly #agents: { http: http.Agent, https: https.Agent }
 
   constructor (connections: number, options: OptionsInit = {}) {
@@ -19,19 +20,20 @@ export class GotTransport implements Transport {
       http: new http.Agent({ keepAlive: true, maxSockets: connections }),
       https: new https.Agent({ keepAlive: true, maxSockets: connections })
     }
-    this.#client = got.extend({ agent: this.#agents }, options, {
+    this.#client = import('got').then(({ got }) => got.extend({ agent: this.#agents }, options, {
       retry: { limit: 0 },
       throwHttpErrors: false,
       followRedirect: false,
       allowGetBody: true,
       decompress: true,
       responseType: 'text'
-    })
+    }))
   }
 
   async send (request: OutgoingRequest, options: SendOptions): Promise<TransportResponse> {
     try {
-      const res = await this.#client(request.origin + request.path, {
+      const client = await this.#client
+      const res = await client(request.origin + request.path, {
         method: request.method as 'POST',
         headers: request.headers,
         body: request.method === 'HEAD' ? undefined : request.body,
