@@ -5,6 +5,8 @@ import { type CliIo, type Command, EXIT, UsageError } from './cli/io.js'
 import { SEND_HELP } from './cli/send.js'
 import { DEMO_HELP } from './cli/demo.js'
 import { REPLAY_HELP } from './cli/replay.js'
+import { SERVE_HELP } from './cli/serve.js'
+import { READ_HELP } from './cli/read.js'
 
 /** Each command lives in its own module, loaded only when used. */
 const COMMANDS: Record<string, () => Promise<{ run: Command }>> = {
@@ -21,8 +23,8 @@ ${SEND_HELP}
 
 ${DEMO_HELP.split('\n')[0]}
 ${REPLAY_HELP.split('\n')[0]}
-http-stream serve [--port P] [--receiver memory|null|kafka://host:port] [--auth-token T]
-http-stream read <url> --topic T [--group G] [--from earliest|latest]
+${SERVE_HELP.split('\n')[0]}
+${READ_HELP.split('\n')[0]}
 
 'http-stream <command> --help' shows a command's flags.
 Exit codes: 0 every record delivered or stored; 1 some record neither, or an error; 2 bad usage.
@@ -40,7 +42,7 @@ export async function main (argv: string[], io: CliIo = process): Promise<number
     return EXIT.usage
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    const help = { send: SEND_HELP, demo: DEMO_HELP, replay: REPLAY_HELP }[name]
+    const help = { send: SEND_HELP, demo: DEMO_HELP, replay: REPLAY_HELP, serve: SERVE_HELP, read: READ_HELP }[name]
     if (help !== undefined) {
       io.stdout.write(`${help}\n`)
       return EXIT.ok

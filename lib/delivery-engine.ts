@@ -77,6 +77,8 @@ export class DeliveryEngine extends EventEmitter {
   #retried = 0
   #failedOver = 0
   #capacityWaiter: (() => void) | undefined
+  /** The encoding's `ready()`, until it settles. */
+  #ready: Promise<void> | undefined
 
   constructor (options: ResolvedOptions, failures: FailureSink) {
     super()
@@ -94,6 +96,7 @@ export class DeliveryEngine extends EventEmitter {
       readBody: needsBody || successStatus === undefined ? () => true : (status) => !successStatus(status)
     }
     this.#queue = fastq(this, attemptWorker, options.numWriters)
+    this.#ready = this.#encoding.ready?.().catch(() => {}).finally(() => { this.#ready = undefined })
     if (options.batch !== undefined && this.#encoding.batch) {
       this.#batcher = new Batcher(this.#encoding, options.batch, (records, pieces, count, tags) => this.#enqueueBatch(records, pieces, count, tags))
     }
@@ -237,6 +240,10 @@ export class DeliveryEngine extends EventEmitter {
   /** One attempt of a job; calls `done` once its outcome is handled. */
   attempt (job: Job, done: (err: Error | null) => void): void {
     if (this.#stopped) return done(null)
+    if (this.#ready !== undefined) {
+      this.#ready.then(() => this.attempt(job, done), () => this.attempt(job, done))
+      return
+    }
     job.attempts++
     const request = this.#encoding.route?.(job.request!, job.attempts) ?? job.request!
     this.#inFlight += job.count

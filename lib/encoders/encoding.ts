@@ -17,6 +17,8 @@ interface EncodingHooks {
   judge?: (response: TransportResponse) => Verdict | undefined
   /** Picks the target of attempt number `attempt` (1 for the first), e.g. another node after a failure. */
   route?: (request: OutgoingRequest, attempt: number) => OutgoingRequest
+  /** Awaited once before the first attempt, e.g. to load a node list (a rejection is ignored). */
+  ready?: () => Promise<void>
   /** Told how each attempt went, e.g. to skip failing nodes for a while. */
   report?: (origin: string, ok: boolean) => void
   /**

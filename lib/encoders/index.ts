@@ -2,6 +2,8 @@ import type { EncodeFunction, Encoding, Target } from './encoding.js'
 import { jsonEncoding, rawEncoding, urlEncoding } from './record-encodings.js'
 import { jsonArrayEncoding, ndjsonEncoding } from './batch-encodings.js'
 import { customEncoding } from './custom-encoding.js'
+import { kafkaRestEncoding } from './kafka-rest.js'
+import { inlongEncoding } from './inlong.js'
 
 export type { Encoding, EncodeFunction, Target, Verdict, BatchEncoding, RecordEncoding } from './encoding.js'
 
@@ -20,7 +22,9 @@ export const RECORD_ENCODINGS: Record<string, Factory> = {
 /** Batch encodings: need (and imply) `batch`. */
 export const BATCH_ENCODINGS: Record<string, Factory> = {
   ndjson: ndjsonEncoding,
-  'json-array': jsonArrayEncoding
+  'json-array': jsonArrayEncoding,
+  'kafka-rest': kafkaRestEncoding,
+  inlong: inlongEncoding
 }
 
 export function createEncoding (encoding: string | EncodeFunction, target: Target, batch: boolean, options: EncodingOptions): Encoding {

@@ -1,0 +1,73 @@
+import { once } from 'node:events'
+import { parseArgs } from 'node:util'
+import { createHttpReadable, type ReadFrom } from '../http-readable.js'
+import { type CliIo, EXIT, UsageError } from './io.js'
+import { int } from './serve.js'
+
+export const READ_HELP = `http-stream read <url> --topic T [flags]   print a topic's records as NDJSON
+  --group G            consumer group (default http-stream.<topic>); a restart resumes after its commits
+  --from F             earliest (default) | latest | <offset> | <ISO date or epoch ms>, for a group with no commits
+  --max N              stop after N records (default: run until SIGINT/SIGTERM)
+  --metadata           print { topic, partition, offset, key, value, timestamp } per record
+  --include-timestamp  add _TIMESTAMP_ (epoch ms) to each value
+  --poll-timeout MS    server-side wait per fetch (default 1000)
+  --auth-token T       send "Authorization: Bearer T"`
+
+const FLAGS = {
+  topic: { type: 'string' },
+  group: { type: 'string' },
+  from: { type: 'string' },
+  max: { type: 'string' },
+  metadata: { type: 'boolean' },
+  'include-timestamp': { type: 'boolean' },
+  'poll-timeout': { type: 'string' },
+  'auth-token': { type: 'string' }
+} as const
+
+export async function run (argv: string[], io: CliIo & { signal?: AbortSignal }): Promise<number> {
+  const { values: v, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true })
+  if (positionals.length !== 1) throw new UsageError('read takes exactly one <url>')
+  if (v.topic === undefined) throw new UsageError('--topic is required')
+  const max = v.max === undefined ? Infinity : int(v.max, '--max')
+  const readable = createHttpReadable(positionals[0] as string, {
+    topic: v.topic,
+    groupId: v.group,
+    from: parseFrom(v.from),
+    withMetadata: v.metadata === true,
+    includeTimestamp: v['include-timestamp'] === true,
+    pollTimeout: v['poll-timeout'] === undefined ? undefined : int(v['poll-timeout'], '--poll-timeout'),
+    auth: v['auth-token'] === undefined ? undefined : { token: v['auth-token'] }
+  })
+  const stop = (): void => { readable.destroy() }
+  const onSignal = (): void => stop()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  io.signal?.addEventListener('abort', stop, { once: true })
+  let n = 0
+  try {
+    if (max === 0) return EXIT.ok
+    for await (const record of readable) {
+      if (!io.stdout.write(`${JSON.stringify(record)}\n`)) await once(io.stdout, 'drain')
+      if (++n >= max) break
+    }
+    return EXIT.ok
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') return EXIT.ok
+    throw err
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    io.signal?.removeEventListener('abort', stop)
+    if (!readable.destroyed) readable.destroy()
+    // Leaving the loop early destroys the reader with an AbortError; wait for its cleanup (commit, delete).
+    if (!readable.closed) await new Promise(resolve => readable.once('close', resolve))
+  }
+}
+
+function parseFrom (from: string | undefined): ReadFrom | undefined {
+  if (from === undefined || from === 'earliest' || from === 'latest') return from
+  if (/^\d{1,15}$/.test(from) && from.length < 12) return { offset: Number(from) }
+  const ts = /^\d+$/.test(from) ? Number(from) : Date.parse(from)
+  if (Number.isNaN(ts)) throw new UsageError(`--from takes earliest, latest, an offset or a date (got ${JSON.stringify(from)})`)
+  return { timestamp: ts }
+}

@@ -1,0 +1,72 @@
+import { once } from 'node:events'
+import { parseArgs } from 'node:util'
+import { createHttpStreamServer, type HttpStreamServerOptions } from '../server/server.js'
+import { type CliIo, EXIT, UsageError } from './io.js'
+
+export const SERVE_HELP = `http-stream serve [flags]   run a stream server until SIGINT/SIGTERM
+  --port P                 port (default 8082; 0 picks a free one)
+  --host H                 address to bind (default 127.0.0.1)
+  --receiver R             memory (default) | null | kafka://host:port[,host:port]
+  --auth-token T           require "Authorization: Bearer T" (all routes but /healthz)
+  --max-body-bytes N       request body limit (default 16 MiB)
+  --retention-records N    memory: records kept per topic (default 100000)
+  --retention-bytes N      memory: value bytes kept per topic (default 64 MiB)
+  --on-full reject|drop-oldest   memory: answer 429 (default) or evict with counted drops
+  --instance-timeout-ms N  idle consumer instances expire (default 300000)
+Prints "listening on <url>" once ready.`
+
+const FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  receiver: { type: 'string' },
+  'auth-token': { type: 'string' },
+  'max-body-bytes': { type: 'string' },
+  'retention-records': { type: 'string' },
+  'retention-bytes': { type: 'string' },
+  'on-full': { type: 'string' },
+  'instance-timeout-ms': { type: 'string' }
+} as const
+
+export async function run (argv: string[], io: CliIo & { signal?: AbortSignal }): Promise<number> {
+  const { values: v, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true })
+  if (positionals.length > 0) throw new UsageError(`serve takes no positional arguments (got ${positionals.join(' ')})`)
+  const options: HttpStreamServerOptions = { receiver: v.receiver ?? 'memory' }
+  if (v['auth-token'] !== undefined) options.auth = { token: v['auth-token'] }
+  if (v['max-body-bytes'] !== undefined) options.maxBodyBytes = int(v['max-body-bytes'], '--max-body-bytes')
+  if (v['instance-timeout-ms'] !== undefined) options.instanceTimeoutMs = int(v['instance-timeout-ms'], '--instance-timeout-ms')
+  if (v['retention-records'] !== undefined || v['retention-bytes'] !== undefined) {
+    options.retention = {}
+    if (v['retention-records'] !== undefined) options.retention.records = int(v['retention-records'], '--retention-records')
+    if (v['retention-bytes'] !== undefined) options.retention.bytes = int(v['retention-bytes'], '--retention-bytes')
+  }
+  if (v['on-full'] !== undefined) options.onFull = v['on-full'] as 'reject'
+  const server = createHttpStreamServer(options)
+  await server.listen(int(v.port ?? '8082', '--port'), v.host ?? '127.0.0.1')
+  io.stdout.write(`listening on ${server.url} (receiver ${server.receiver.kind})\n`)
+  await stopRequested(io.signal)
+  io.stderr.write('closing\n')
+  await server.close()
+  return EXIT.ok
+}
+
+/** Resolves at SIGINT/SIGTERM, or when the given signal aborts (tests). */
+export async function stopRequested (signal: AbortSignal | undefined): Promise<void> {
+  const controller = new AbortController()
+  const stop = (): void => controller.abort()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  signal?.addEventListener('abort', stop, { once: true })
+  if (signal?.aborted === true) stop()
+  try {
+    if (!controller.signal.aborted) await once(controller.signal, 'abort')
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    signal?.removeEventListener('abort', stop)
+  }
+}
+
+export function int (text: string, flag: string): number {
+  if (!/^\d{1,15}$/.test(text)) throw new UsageError(`${flag} takes a non-negative integer (got ${JSON.stringify(text)})`)
+  return Number(text)
+}

@@ -1,0 +1,231 @@
+import type { MemoryTopic } from './memory-topic.js'
+import type {
+  ConsumedRecord, ConsumerOptions, PollOptions, ReceiverConsumer, TopicPartition,
+  TopicPartitionOffset, TopicPartitionTimestamp
+} from './receiver.js'
+import { IllegalStateError, InvalidOffsetError, PartitionNotFoundError, TopicNotFoundError } from './receiver-errors.js'
+import type { MemoryReceiver } from './receiver-memory.js'
+
+/**
+ * A consumer group: committed offsets per topic, the offset each topic was first tracked from
+ * (what the group still needs before any commit), and which instance owns each topic now.
+ */
+export class MemoryGroup {
+  readonly name: string
+  readonly committed = new Map<string, number>()
+  readonly owners = new Map<string, MemoryConsumer>()
+  /** Live consumer instances of the group. */
+  members = 0
+  private readonly tracked = new Map<string, number>()
+
+  constructor (name: string) {
+    this.name = name
+  }
+
+  track (topic: string, from: number): void {
+    if (!this.tracked.has(topic)) this.tracked.set(topic, from)
+  }
+
+  /** The lowest offset this group still needs from `topic`, or undefined when it does not read it. */
+  floorOf (topic: string): number | undefined {
+    return this.committed.get(topic) ?? this.tracked.get(topic)
+  }
+
+  *floors (): Iterable<[string, number]> {
+    for (const topic of new Set([...this.tracked.keys(), ...this.committed.keys()])) {
+      yield [topic, this.floorOf(topic) as number]
+    }
+  }
+}
+
+/**
+ * One consumer instance. A topic (one partition) is read by one instance of the group at a time:
+ * the newest subscriber takes it over and starts at the group's committed offset, so a restarted
+ * reader resumes at once and only records fetched but not committed are seen again.
+ */
+export class MemoryConsumer implements ReceiverConsumer {
+  private topics: string[] = []
+  private readonly positions = new Map<string, number>()
+  /** Positions after everything returned so far: what `commit(null)` and auto-commit commit. */
+  private readonly returned = new Map<string, number>()
+  private readonly wakers = new Set<() => void>()
+  private next = 0
+  private closed = false
+
+  constructor (
+    private readonly receiver: MemoryReceiver,
+    private readonly group: MemoryGroup,
+    private readonly options: ConsumerOptions,
+    private readonly onClose: () => void
+  ) {}
+
+  async subscribe (topics: string[]): Promise<void> {
+    this.release()
+    this.topics = [...new Set(topics)]
+    for (const name of this.topics) {
+      const topic = this.receiver.autoCreateTopics ? this.receiver.topicForWrite(name) : this.receiver.topics.get(name)
+      if (topic !== undefined) this.claim(topic)
+    }
+  }
+
+  subscription (): string[] {
+    return [...this.topics]
+  }
+
+  async unsubscribe (): Promise<void> {
+    this.release()
+    this.topics = []
+  }
+
+  async poll (options: PollOptions): Promise<ConsumedRecord[]> {
+    if (this.options.autoCommit) this.commitReturned()
+    let records = this.collect(options.maxBytes)
+    if (records.length > 0 || options.timeoutMs <= 0) return records
+    await this.waitForRecords(options)
+    records = this.collect(options.maxBytes)
+    return records
+  }
+
+  async commit (offsets: TopicPartitionOffset[] | null): Promise<void> {
+    if (offsets === null) {
+      this.commitReturned()
+      return
+    }
+    for (const o of offsets) this.checkPartition(o)
+    for (const o of offsets) this.group.committed.set(o.topic, o.offset)
+  }
+
+  async committed (partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+    const out: TopicPartitionOffset[] = []
+    for (const p of partitions) {
+      const offset = p.partition === 0 ? this.group.committed.get(p.topic) : undefined
+      if (offset !== undefined) out.push({ topic: p.topic, partition: 0, offset })
+    }
+    return out
+  }
+
+  async seek (offsets: TopicPartitionOffset[]): Promise<void> {
+    const targets = offsets.map(o => [this.assigned(o), o.offset] as const)
+    for (const [topic, offset] of targets) this.setPosition(topic, offset)
+  }
+
+  async seekToBeginning (partitions: TopicPartition[]): Promise<void> {
+    for (const topic of partitions.map(p => this.assigned(p))) this.setPosition(topic, topic.startOffset)
+  }
+
+  async seekToEnd (partitions: TopicPartition[]): Promise<void> {
+    for (const topic of partitions.map(p => this.assigned(p))) this.setPosition(topic, topic.nextOffset)
+  }
+
+  async seekToTimestamp (items: TopicPartitionTimestamp[]): Promise<void> {
+    const targets = items.map(i => [this.assigned(i), i.timestamp] as const)
+    for (const [topic, ts] of targets) this.setPosition(topic, topic.offsetForTimestamp(ts))
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.release()
+    for (const wake of [...this.wakers]) wake()
+    this.onClose()
+  }
+
+  /** Takes the topic over for this instance, starting at the committed offset or per auto.offset.reset. */
+  private claim (topic: MemoryTopic): void {
+    const committed = this.group.committed.get(topic.name)
+    const start = committed ?? (this.options.autoOffsetReset === 'earliest' ? topic.startOffset : topic.nextOffset)
+    this.group.track(topic.name, start)
+    this.group.owners.set(topic.name, this)
+    this.setPosition(topic, start)
+  }
+
+  private release (): void {
+    for (const name of this.topics) {
+      if (this.group.owners.get(name) === this) this.group.owners.delete(name)
+      this.positions.delete(name)
+      this.returned.delete(name)
+    }
+  }
+
+  private setPosition (topic: MemoryTopic, offset: number): void {
+    const clamped = Math.min(Math.max(offset, topic.startOffset), topic.nextOffset)
+    this.positions.set(topic.name, clamped)
+    this.returned.set(topic.name, clamped)
+  }
+
+  private commitReturned (): void {
+    for (const [topic, offset] of this.returned) {
+      if (this.group.owners.get(topic) === this) this.group.committed.set(topic, offset)
+    }
+  }
+
+  /** The topic of a subscribed partition, for seeks. */
+  private assigned (p: TopicPartition): MemoryTopic {
+    const topic = this.checkPartition(p)
+    if (!this.topics.includes(p.topic)) throw new IllegalStateError(`No current assignment for partition ${p.topic}-${p.partition}`)
+    if (this.group.owners.get(p.topic) !== this) this.claim(topic)
+    return topic
+  }
+
+  private checkPartition (p: TopicPartition & { offset?: number }): MemoryTopic {
+    if (p.offset !== undefined && (!Number.isSafeInteger(p.offset) || p.offset < 0)) throw new InvalidOffsetError(`Invalid offset for ${p.topic}-${p.partition}`)
+    const topic = this.receiver.topics.get(p.topic)
+    if (topic === undefined) throw new TopicNotFoundError(p.topic)
+    if (p.partition !== 0) throw new PartitionNotFoundError(p.topic, p.partition)
+    return topic
+  }
+
+  /** Records from every owned topic, round-robin, up to `maxBytes` (at least one when any is ready). */
+  private collect (maxBytes: number): ConsumedRecord[] {
+    const out: ConsumedRecord[] = []
+    if (this.closed || this.topics.length === 0) return out
+    let bytes = 0
+    const n = this.topics.length
+    const first = this.next++ % n
+    for (let k = 0; k < n; k++) {
+      const name = this.topics[(first + k) % n] as string
+      const topic = this.receiver.topics.get(name)
+      if (topic === undefined) continue
+      const owner = this.group.owners.get(name)
+      if (owner === undefined) this.claim(topic)
+      else if (owner !== this) continue
+      let pos = Math.max(this.positions.get(name) ?? topic.startOffset, topic.startOffset)
+      while (pos < topic.nextOffset) {
+        const e = topic.at(pos)
+        if (e === undefined) break
+        if (out.length > 0 && bytes + e.bytes > maxBytes) break
+        out.push({ topic: name, partition: 0, offset: e.offset, key: e.key, value: e.value, raw: e.raw, timestamp: e.timestamp, headers: e.headers, bytes: e.bytes })
+        bytes += e.bytes
+        pos++
+      }
+      this.positions.set(name, pos)
+      this.returned.set(name, pos)
+      if (bytes >= maxBytes) break
+    }
+    return out
+  }
+
+  private waitForRecords (options: PollOptions): Promise<void> {
+    return new Promise(resolve => {
+      const removers: Array<() => void> = []
+      const done = (): void => {
+        clearTimeout(timer)
+        for (const remove of removers) remove()
+        options.signal?.removeEventListener('abort', done)
+        this.wakers.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, options.timeoutMs)
+      for (const name of this.topics) {
+        const topic = this.receiver.topics.get(name)
+        if (topic !== undefined) removers.push(topic.onAppend(done))
+      }
+      if (options.signal?.aborted === true) {
+        done()
+        return
+      }
+      options.signal?.addEventListener('abort', done, { once: true })
+      this.wakers.add(done)
+    })
+  }
+}

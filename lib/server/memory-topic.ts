@@ -1,0 +1,113 @@
+import type { ValidateFunction } from 'ajv'
+import type { ProduceRecord } from './receiver.js'
+
+export interface MemoryEntry {
+  offset: number
+  key: unknown
+  /** The value, unless it is kept as JSON text (`raw`, from NDJSON lines): text is compact and served as is. */
+  value: unknown
+  raw: string | undefined
+  timestamp: number
+  headers: Record<string, string> | undefined
+  bytes: number
+}
+
+/**
+ * One topic of the memory receiver: a single partition (0) kept as an array with a moving head, so
+ * appends, reads by offset and evictions are O(1) (the array is compacted now and then).
+ */
+export class MemoryTopic {
+  readonly name: string
+  schema: object | null = null
+  validate: ValidateFunction | undefined
+  /** Records evicted before every group consumed them. */
+  dropped = 0
+  private entries: MemoryEntry[] = []
+  private head = 0
+  private start = 0
+  private next = 0
+  private size = 0
+  private lastTimestamp = 0
+  private readonly waiters = new Set<() => void>()
+
+  constructor (name: string) {
+    this.name = name
+  }
+
+  get startOffset (): number { return this.start }
+  get nextOffset (): number { return this.next }
+  get count (): number { return this.entries.length - this.head }
+  get bytes (): number { return this.size }
+
+  at (offset: number): MemoryEntry | undefined {
+    if (offset < this.start || offset >= this.next) return undefined
+    return this.entries[this.head + offset - this.start]
+  }
+
+  /** Appends all records; returns the first offset given. Wakes every waiting poll. */
+  append (records: readonly ProduceRecord[], now: number): number {
+    const first = this.next
+    const timestamp = Math.max(now, this.lastTimestamp)
+    this.lastTimestamp = timestamp
+    for (const r of records) {
+      const raw = r.raw
+      this.entries.push({ offset: this.next++, key: r.key ?? null, value: raw === undefined ? r.value : undefined, raw, timestamp, headers: r.headers, bytes: r.bytes })
+      this.size += r.bytes
+    }
+    for (const wake of [...this.waiters]) wake()
+    return first
+  }
+
+  /** Evicts records below `floor`; returns how many. */
+  evictBelow (floor: number): number {
+    let n = 0
+    while (this.start < floor && this.count > 0) {
+      this.evictOne()
+      n++
+    }
+    this.compact()
+    return n
+  }
+
+  /** Evicts the oldest records until `records` more and `bytes` more fit; counts those at or above `floor` as dropped. */
+  evictToFit (records: number, bytes: number, maxRecords: number, maxBytes: number, floor: number): void {
+    while (this.count > 0 && (this.count + records > maxRecords || this.size + bytes > maxBytes)) {
+      if (this.start >= floor) this.dropped++
+      this.evictOne()
+    }
+    this.compact()
+  }
+
+  /** The first offset stored at or after `timestamp` (the end offset when none is). */
+  offsetForTimestamp (timestamp: number): number {
+    let lo = this.head
+    let hi = this.entries.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((this.entries[mid] as MemoryEntry).timestamp < timestamp) lo = mid + 1
+      else hi = mid
+    }
+    return this.start + (lo - this.head)
+  }
+
+  /** Registers a callback run (once) at the next append; returns its remover. */
+  onAppend (wake: () => void): () => void {
+    this.waiters.add(wake)
+    return () => { this.waiters.delete(wake) }
+  }
+
+  private evictOne (): void {
+    const e = this.entries[this.head] as MemoryEntry
+    this.entries[this.head] = undefined as unknown as MemoryEntry
+    this.head++
+    this.start++
+    this.size -= e.bytes
+  }
+
+  private compact (): void {
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head)
+      this.head = 0
+    }
+  }
+}

@@ -1,0 +1,206 @@
+import { Ajv } from 'ajv'
+import { InvalidOptionError } from '../errors.js'
+import { MemoryConsumer, MemoryGroup } from './memory-consumer.js'
+import { MemoryTopic } from './memory-topic.js'
+import { isValidTopicName } from './names.js'
+import type { ConsumerOptions, LagEntry, ProducedOffset, ProduceRecord, Receiver, ReceiverConsumer, ReceiverOperation, ReceiverStats, TopicInfo } from './receiver.js'
+import {
+  InvalidSchemaError, PartitionNotFoundError, PayloadTooLargeError, ReceiverClosedError,
+  ReceiverFullError, SchemaMismatchError, TopicNotFoundError
+} from './receiver-errors.js'
+
+export interface MemoryReceiverOptions {
+  /** Per topic: records and value bytes kept at most. Defaults 100000 and 64 MiB. */
+  retention?: { records?: number, bytes?: number }
+  /** At the limit: 'reject' answers 429 (default); 'drop-oldest' evicts, counting unconsumed records as dropped. */
+  onFull?: 'reject' | 'drop-oldest'
+  /** Create a topic at its first produce or subscribe. Default true. */
+  autoCreateTopics?: boolean
+  /** Topics that exist from the start. */
+  topics?: string[]
+  /** JSON Schemas per topic, set at start. */
+  schemas?: Record<string, object>
+}
+
+export const MEMORY_DEFAULTS = { records: 100_000, bytes: 64 * 1024 * 1024 }
+
+/**
+ * Topics in memory with retention by records and bytes, consumer groups with committed offsets, and
+ * an optional JSON Schema per topic. Records every tracking group has committed are evicted first;
+ * when the rest does not fit, producers get 429 (or, with 'drop-oldest', counted drops).
+ */
+export class MemoryReceiver implements Receiver {
+  readonly kind = 'memory'
+  readonly operations: ReadonlySet<ReceiverOperation> = new Set<ReceiverOperation>(['produce', 'topics', 'schema', 'consume'])
+  readonly topics = new Map<string, MemoryTopic>()
+  readonly groups = new Map<string, MemoryGroup>()
+  readonly maxRecords: number
+  readonly maxBytes: number
+  readonly onFull: 'reject' | 'drop-oldest'
+  readonly autoCreateTopics: boolean
+  private readonly consumers = new Set<MemoryConsumer>()
+  private closed = false
+
+  constructor (options: MemoryReceiverOptions = {}) {
+    this.maxRecords = positive(options.retention?.records, MEMORY_DEFAULTS.records, 'retention.records')
+    this.maxBytes = positive(options.retention?.bytes, MEMORY_DEFAULTS.bytes, 'retention.bytes')
+    const onFull = options.onFull ?? 'reject'
+    if (onFull !== 'reject' && onFull !== 'drop-oldest') throw new InvalidOptionError('onFull', `must be 'reject' or 'drop-oldest' (got ${JSON.stringify(onFull)})`)
+    this.onFull = onFull
+    this.autoCreateTopics = options.autoCreateTopics ?? true
+    for (const name of options.topics ?? []) this.create(name, 'topics')
+    for (const [name, schema] of Object.entries(options.schemas ?? {})) {
+      try {
+        this.applySchema(this.create(name, 'schemas'), schema)
+      } catch (err) {
+        throw new InvalidOptionError(`schemas.${name}`, (err as Error).message)
+      }
+    }
+  }
+
+  async produce (topicName: string, records: ProduceRecord[]): Promise<ProducedOffset[]> {
+    this.checkOpen()
+    const topic = this.topicForWrite(topicName)
+    let bytes = 0
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as ProduceRecord
+      if (r.partition !== undefined && r.partition !== 0) throw new PartitionNotFoundError(topicName, r.partition)
+      if (topic.validate !== undefined && !topic.validate(r.value)) {
+        const e = topic.validate.errors?.[0]
+        throw new SchemaMismatchError(topicName, i, e?.instancePath ?? '', e?.message ?? 'is invalid')
+      }
+      bytes += r.bytes
+    }
+    this.makeRoom(topic, records.length, bytes)
+    const first = topic.append(records, Date.now())
+    return records.map((_, i) => ({ partition: 0, offset: first + i }))
+  }
+
+  async listTopics (): Promise<string[]> {
+    return [...this.topics.keys()]
+  }
+
+  async describeTopic (name: string): Promise<TopicInfo | null> {
+    if (!this.topics.has(name)) return null
+    return {
+      name,
+      configs: { 'retention.records': String(this.maxRecords), 'retention.bytes': String(this.maxBytes) },
+      partitions: [{ partition: 0, leader: 0, replicas: [{ broker: 0, leader: true, in_sync: true }] }]
+    }
+  }
+
+  async getSchema (name: string): Promise<object | null | undefined> {
+    return this.topics.get(name)?.schema
+  }
+
+  async setSchema (name: string, schema: object): Promise<void> {
+    this.checkOpen()
+    this.applySchema(this.topicForWrite(name), schema)
+  }
+
+  async createConsumer (options: ConsumerOptions): Promise<ReceiverConsumer> {
+    this.checkOpen()
+    let group = this.groups.get(options.group)
+    if (group === undefined) {
+      group = new MemoryGroup(options.group)
+      this.groups.set(options.group, group)
+    }
+    const joined = group
+    joined.members++
+    const consumer = new MemoryConsumer(this, joined, options, () => {
+      this.consumers.delete(consumer)
+      // A group made for one subscriber must not keep pinning records once it is gone.
+      if (--joined.members === 0 && options.ephemeral === true && this.groups.get(joined.name) === joined) this.groups.delete(joined.name)
+    })
+    this.consumers.add(consumer)
+    return consumer
+  }
+
+  async lag (): Promise<LagEntry[]> {
+    const out: LagEntry[] = []
+    for (const group of this.groups.values()) {
+      for (const [name, floor] of group.floors()) {
+        const topic = this.topics.get(name)
+        if (topic !== undefined) out.push({ group: group.name, topic: name, partition: 0, lag: Math.max(0, topic.nextOffset - floor) })
+      }
+    }
+    return out
+  }
+
+  stats (): ReceiverStats {
+    const dropped: Record<string, number> = {}
+    for (const [name, t] of this.topics) if (t.dropped > 0) dropped[name] = t.dropped
+    return { dropped }
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    await Promise.all([...this.consumers].map(c => c.close()))
+  }
+
+  /** The topic, created when allowed; TopicNotFoundError otherwise. */
+  topicForWrite (name: string): MemoryTopic {
+    const topic = this.topics.get(name)
+    if (topic !== undefined) return topic
+    if (!this.autoCreateTopics) throw new TopicNotFoundError(name)
+    return this.create(name, 'topic')
+  }
+
+  /** Lowest offset some group tracking the topic still needs; the end offset when no group does. */
+  floor (topic: MemoryTopic): number {
+    let floor = Infinity
+    for (const group of this.groups.values()) {
+      const f = group.floorOf(topic.name)
+      if (f !== undefined && f < floor) floor = f
+    }
+    return floor === Infinity ? topic.startOffset : floor
+  }
+
+  private makeRoom (topic: MemoryTopic, records: number, bytes: number): void {
+    if (records > this.maxRecords || bytes > this.maxBytes) {
+      throw new PayloadTooLargeError(`Request of ${records} record(s), ${bytes} bytes is larger than the retention of topic ${topic.name} (${this.maxRecords} records, ${this.maxBytes} bytes).`)
+    }
+    const fits = (): boolean => topic.count + records <= this.maxRecords && topic.bytes + bytes <= this.maxBytes
+    if (fits()) return
+    const floor = this.floor(topic)
+    topic.evictBelow(floor)
+    if (fits()) return
+    if (this.onFull === 'drop-oldest') {
+      topic.evictToFit(records, bytes, this.maxRecords, this.maxBytes, floor)
+      return
+    }
+    const over = Math.max((topic.count + records - this.maxRecords) / this.maxRecords, (topic.bytes + bytes - this.maxBytes) / this.maxBytes)
+    throw new ReceiverFullError(topic.name, Math.min(30, Math.max(1, Math.ceil(10 * over))))
+  }
+
+  private applySchema (topic: MemoryTopic, schema: unknown): void {
+    if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) throw new InvalidSchemaError('a JSON Schema must be an object')
+    try {
+      const ajv = new Ajv({ allErrors: false, strict: false })
+      topic.validate = ajv.compile(schema)
+    } catch (err) {
+      throw new InvalidSchemaError((err as Error).message)
+    }
+    topic.schema = schema
+  }
+
+  private create (name: string, field: string): MemoryTopic {
+    if (!isValidTopicName(name)) throw new InvalidOptionError(field, `invalid topic name ${JSON.stringify(name)}`)
+    let topic = this.topics.get(name)
+    if (topic === undefined) {
+      topic = new MemoryTopic(name)
+      this.topics.set(name, topic)
+    }
+    return topic
+  }
+
+  private checkOpen (): void {
+    if (this.closed) throw new ReceiverClosedError(this.kind)
+  }
+}
+
+function positive (value: number | undefined, fallback: number, field: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError(field, `must be a positive integer (got ${JSON.stringify(value)})`)
+  return value
+}

@@ -1,0 +1,153 @@
+/**
+ * The Receiver contract: what the stream server's HTTP surfaces (Kafka REST, /actions, InLong) call.
+ * spark-http-stream's ActionsHandler idea as a TypeScript interface: a receiver says which
+ * operations it supports (`operations`); the server answers 501 naming any other one.
+ * Receivers throw the errors in `receiver-errors.ts`; the server maps them to HTTP answers.
+ */
+
+export type ReceiverOperation = 'produce' | 'topics' | 'schema' | 'consume'
+
+export interface ProduceRecord {
+  key?: unknown
+  value: unknown
+  /** Explicit partition; undefined lets the receiver choose. */
+  partition?: number
+  /** Small string metadata kept with the record (e.g. RowEx batchId/offsetInBatch). */
+  headers?: Record<string, string>
+  /** Byte size of the value's JSON text (retention accounting). */
+  bytes: number
+  /** The value's JSON text when the server already has it (NDJSON lines), to avoid serialising again. */
+  raw?: string
+}
+
+export interface ProducedOffset {
+  partition: number
+  offset: number
+}
+
+export interface ConsumedRecord {
+  topic: string
+  partition: number
+  offset: number
+  key: unknown
+  /** The value; undefined when the receiver kept only its JSON text (`raw`): use `recordValue`. */
+  value: unknown
+  /** The value's JSON text, when the receiver stored it as text (NDJSON input): served without re-serialising. */
+  raw?: string
+  /** Epoch ms the receiver stored the record. */
+  timestamp: number
+  headers?: Record<string, string>
+  /** Byte size of the value's JSON text. */
+  bytes: number
+}
+
+export interface TopicPartition {
+  topic: string
+  partition: number
+}
+
+/** For commit and seek: `offset` is the next offset to read (Kafka's committed-offset meaning). */
+export interface TopicPartitionOffset extends TopicPartition {
+  offset: number
+}
+
+export interface TopicPartitionTimestamp extends TopicPartition {
+  /** Epoch ms: seek to the first record stored at or after it. */
+  timestamp: number
+}
+
+export interface PartitionInfo {
+  partition: number
+  leader: number
+  replicas: Array<{ broker: number, leader: boolean, in_sync: boolean }>
+}
+
+export interface TopicInfo {
+  name: string
+  configs: Record<string, string>
+  partitions: PartitionInfo[]
+}
+
+export interface ConsumerOptions {
+  group: string
+  /** The consumer instance name (unique within its group). */
+  name: string
+  /** Where to start when the group has no committed offset. */
+  autoOffsetReset: 'earliest' | 'latest'
+  /** Commit, at each poll, the positions reached by the previous polls. */
+  autoCommit: boolean
+  /** The group exists only for this consumer (a spark-style subscriber): forget it when the consumer closes. */
+  ephemeral?: boolean
+}
+
+export interface PollOptions {
+  /** ms to wait when no record is ready. */
+  timeoutMs: number
+  /** Value bytes per answer at most (at least one record is returned when any is ready). */
+  maxBytes: number
+  /** Aborts the wait (client went away, server closing). */
+  signal?: AbortSignal
+}
+
+export interface ReceiverConsumer {
+  subscribe (topics: string[]): Promise<void>
+  subscription (): string[]
+  unsubscribe (): Promise<void>
+  poll (options: PollOptions): Promise<ConsumedRecord[]>
+  /** Commits next-to-read offsets; `null` commits the positions of everything returned so far. */
+  commit (offsets: TopicPartitionOffset[] | null): Promise<void>
+  /** The group's committed next-to-read offsets; partitions without a commit are left out. */
+  committed (partitions: TopicPartition[]): Promise<TopicPartitionOffset[]>
+  seek (offsets: TopicPartitionOffset[]): Promise<void>
+  seekToBeginning (partitions: TopicPartition[]): Promise<void>
+  seekToEnd (partitions: TopicPartition[]): Promise<void>
+  seekToTimestamp (items: TopicPartitionTimestamp[]): Promise<void>
+  close (): Promise<void>
+}
+
+export interface LagEntry {
+  group: string
+  topic: string
+  partition: number
+  /** End offset minus the group's committed offset. */
+  lag: number
+}
+
+export interface ReceiverStats {
+  /** Records evicted before every group had consumed them (onFull: 'drop-oldest'), per topic. */
+  dropped: Record<string, number>
+}
+
+export interface Receiver {
+  /** 'memory', 'kafka', 'null' or a custom name. */
+  readonly kind: string
+  readonly operations: ReadonlySet<ReceiverOperation>
+  /** Stores every record or none; resolves with one offset per record, in order. */
+  produce (topic: string, records: ProduceRecord[]): Promise<ProducedOffset[]>
+  listTopics? (): Promise<string[]>
+  /** null when the topic does not exist. */
+  describeTopic? (topic: string): Promise<TopicInfo | null>
+  /** undefined when the topic does not exist, null when it has no schema. */
+  getSchema? (topic: string): Promise<object | null | undefined>
+  setSchema? (topic: string, schema: object): Promise<void>
+  createConsumer? (options: ConsumerOptions): Promise<ReceiverConsumer>
+  lag? (): Promise<LagEntry[]>
+  stats? (): ReceiverStats
+  close (): Promise<void>
+}
+
+/** A consumed record's value, parsing its JSON text when that is all the receiver kept. */
+export function recordValue (r: ConsumedRecord): unknown {
+  return r.raw !== undefined ? JSON.parse(r.raw) : r.value
+}
+
+/** A consumed record's value as JSON text. */
+export function recordJson (r: ConsumedRecord): string {
+  return r.raw ?? JSON.stringify(r.value ?? null)
+}
+
+export function isReceiver (value: unknown): value is Receiver {
+  if (value === null || typeof value !== 'object') return false
+  const r = value as Record<string, unknown>
+  return typeof r.kind === 'string' && r.operations instanceof Set && typeof r.produce === 'function' && typeof r.close === 'function'
+}
