@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors.js'
 import type { EncodeFunction, Encoding, Target } from './encoding.js'
 import { jsonEncoding, rawEncoding, urlEncoding } from './record-encodings.js'
 import { jsonArrayEncoding, ndjsonEncoding } from './batch-encodings.js'
@@ -30,6 +31,6 @@ export const BATCH_ENCODINGS: Record<string, Factory> = {
 export function createEncoding (encoding: string | EncodeFunction, target: Target, batch: boolean, options: EncodingOptions): Encoding {
   if (typeof encoding === 'function') return customEncoding(encoding, target, batch)
   const factory = RECORD_ENCODINGS[encoding] ?? BATCH_ENCODINGS[encoding]
-  if (factory === undefined) throw new Error(`unknown encoding ${encoding}`) // options.ts validates first
+  if (factory === undefined) throw new InvalidOptionError('encoding', `unknown encoding ${encoding}`)
   return factory(target, options)
 }

@@ -1,6 +1,6 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { describeError } from '../errors.js'
+import { HttpStreamError, describeError } from '../errors.js'
 import { authCheck, type AuthCheck } from './auth.js'
 import { ConsumerInstances } from './consumer-instances.js'
 import type { Route, RouteContext } from './context.js'
@@ -79,7 +79,7 @@ export class HttpStreamServer {
 
   /** `http://127.0.0.1:PORT` once listening. */
   get url (): string {
-    if (this.base === undefined) throw new Error('the server is not listening yet')
+    if (this.base === undefined) throw new HttpStreamError('ERR_NOT_LISTENING', 'server.url: the server is not listening yet (await server.listen() first)')
     return this.base
   }
 
