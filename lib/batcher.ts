@@ -20,7 +20,9 @@ export class Batcher {
   #records: unknown[] = []
   #pieces: string[] = []
   #tags: unknown[] | undefined
+  /** Body bytes of the pieces so far: an upper bound, or exact once `#exact`. */
   #bytes = 0
+  #exact = false
   #timer: NodeJS.Timeout | undefined
 
   constructor (encoding: BatchEncoding, limits: Required<BatchOptions>, emit: EmitBatch) {
@@ -32,20 +34,45 @@ export class Batcher {
 
   add (record: unknown, tag: unknown): void {
     const piece = this.#encoding.piece(record)
-    const bytes = this.#encoding.pieceBytes?.(piece) ?? Buffer.byteLength(piece)
     const { maxBytes, maxRecords } = this.#limits
-    if (this.#encoding.bodyBytes(1, bytes) > maxBytes) {
+    const bodyBytes = this.#encoding.bodyBytes
+    let bytes = this.#exact ? this.#exactBytes(piece) : this.#boundBytes(piece)
+    if (bodyBytes(1, bytes) > maxBytes && bodyBytes(1, bytes = this.#exactBytes(piece)) > maxBytes) {
       this.#emit([record], undefined, 1, tag === undefined ? undefined : [tag])
       return
     }
     const count = this.#pieces.length
-    if (count > 0 && this.#encoding.bodyBytes(count + 1, this.#bytes + bytes) > maxBytes) this.flush()
+    if (count > 0 && bodyBytes(count + 1, this.#bytes + bytes) > maxBytes) {
+      // The bound says it may not fit: count exactly, then decide.
+      if (!this.#exact) this.#makeExact()
+      bytes = this.#exactBytes(piece)
+      if (bodyBytes(count + 1, this.#bytes + bytes) > maxBytes) this.flush()
+    }
     if (this.#keepRecords) this.#records.push(record)
     this.#pieces.push(piece)
     if (tag !== undefined) (this.#tags ??= []).push(tag)
     this.#bytes += bytes
     if (this.#pieces.length >= maxRecords) this.flush()
     else if (this.#timer === undefined) this.#timer = setTimeout(() => this.flush(), this.#limits.lingerMs)
+  }
+
+  #exactBytes (piece: string): number {
+    return this.#encoding.pieceBytes?.(piece) ?? Buffer.byteLength(piece)
+  }
+
+  /**
+   * An upper bound that costs no scan: UTF-8 takes at most 3 bytes per UTF-16 unit. While the
+   * bounds of a batch fit in maxBytes, nobody counts bytes exactly (the common case).
+   */
+  #boundBytes (piece: string): number {
+    return this.#encoding.pieceBytes?.(piece) ?? piece.length * 3
+  }
+
+  #makeExact (): void {
+    let total = 0
+    for (const p of this.#pieces) total += this.#exactBytes(p)
+    this.#bytes = total
+    this.#exact = true
   }
 
   /** Sends the partial batch now. */
@@ -62,6 +89,7 @@ export class Batcher {
     this.#pieces = []
     this.#tags = undefined
     this.#bytes = 0
+    this.#exact = false
     this.#emit(records, pieces, pieces.length, tags)
   }
 }

@@ -1,0 +1,28 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Batcher } from '../lib/batcher.js'
+import { ndjsonEncoding, jsonArrayEncoding } from '../lib/encoders/batch-encodings.js'
+
+const target = { url: new URL('http://127.0.0.1:1/b'), method: 'POST', headers: {} }
+
+for (const [name, make] of [['ndjson', ndjsonEncoding], ['json-array', jsonArrayEncoding]] as const) {
+  test(`${name}: bodies of multi-byte records never exceed maxBytes, and batches are filled`, () => {
+    const encoding = make(target)
+    const bodies: string[] = []
+    const oversize: unknown[] = []
+    const maxBytes = 400
+    const batcher = new Batcher(encoding, { maxRecords: 1000, maxBytes, lingerMs: 1000 }, (records, pieces) => {
+      if (pieces === undefined) oversize.push(...records!)
+      else bodies.push(String(encoding.assemble(pieces, [], target).body))
+    })
+    const texts = ['€€€€', 'plain ascii', '😀😀', 'ß', '中文字符', 'x'.repeat(60), '€'.repeat(200)]
+    for (let i = 0; i < 300; i++) batcher.add({ i, t: texts[i % texts.length] }, undefined)
+    batcher.flush()
+    for (const body of bodies) assert.ok(Buffer.byteLength(body) <= maxBytes, `a body of ${Buffer.byteLength(body)} bytes`)
+    const decoded = bodies.flatMap((b) => encoding.decode!({ origin: '', path: '', method: 'POST', headers: {}, body: b }))
+    assert.equal(decoded.length + oversize.length, 300, 'every record is in a body or refused as too large')
+    assert.deepEqual(oversize.map((r) => (r as { t: string }).t), Array(oversize.length).fill('€'.repeat(200)))
+    const average = bodies.slice(0, -1).reduce((n, b) => n + Buffer.byteLength(b), 0) / (bodies.length - 1)
+    assert.ok(average > maxBytes * 0.6, `batches are filled close to maxBytes (average ${average.toFixed(0)} bytes)`)
+  })
+}
