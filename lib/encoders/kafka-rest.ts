@@ -1,6 +1,7 @@
 import type { TransportResponse } from '../transports/transport.js'
 import type { BatchEncoding, Target, Verdict } from './encoding.js'
 import { requestTo, toJson } from './request-target.js'
+import { decodable } from './batch-encodings.js'
 
 const V2_JSON = 'application/vnd.kafka.json.v2+json'
 const V2 = 'application/vnd.kafka.v2+json'
@@ -17,13 +18,13 @@ const RETRIABLE = 50003
 export function kafkaRestEncoding (target: Target): BatchEncoding {
   const headers = { accept: V2, ...target.headers, 'content-type': target.headers['content-type'] ?? V2_JSON }
   const fixed = OPEN.length + CLOSE.length
-  return {
+  return decodable(target, {
     batch: true,
     piece: (record) => `{"value":${toJson(record)}}`,
     bodyBytes: (count, piecesBytes) => fixed + piecesBytes + Math.max(0, count - 1),
     assemble: (pieces) => requestTo(target, headers, OPEN + pieces.join(',') + CLOSE),
     judge: judgeOffsets
-  }
+  }, (body) => (JSON.parse(body) as { records: Array<{ value: unknown }> }).records.map((r) => r.value))
 }
 
 /** Looks into a 2xx produce answer for per-record errors; anything else is left to the status policy. */
