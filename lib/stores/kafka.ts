@@ -6,7 +6,7 @@
  * Replay reads with a consumer group and commits offsets past what was acked or retained.
  */
 import { inspect, debuglog } from 'node:util'
-import { Kafka, Partitioners, logLevel, type KafkaMessage, type LogEntry, type Message, type Producer } from 'kafkajs'
+import type { Kafka, KafkaConfig, KafkaMessage, LogEntry, Message, Producer } from 'kafkajs'
 import { StoreError, describeError } from '../errors.js'
 import { envelopeJson, envelopeMeta, parseEnvelope, streamParkJson, toEnvelope } from './envelope-codec.js'
 import { KafkaReadSession } from './kafka-read-session.js'
@@ -43,7 +43,9 @@ export class KafkaStore implements Store {
   readonly topic: string
   readonly shape: KafkaShape
   readonly groupId: string
-  readonly #kafka: Kafka
+  /** kafkajs is imported on first use, so opening the package does not pay for it. */
+  #kafka: Promise<Kafka> | undefined
+  readonly #config: KafkaConfig
   readonly #timeout: number
   readonly #retries: number
   readonly #sessionTimeout: number
@@ -77,17 +79,24 @@ export class KafkaStore implements Store {
     this.#retries = options.retries ?? 5
     this.#sessionTimeout = options.sessionTimeout ?? 10_000
     this.uri = options.uri ?? `kafka://${options.brokers.join(',')}/${options.topic}`
-    this.#kafka = new Kafka({
+    this.#config = {
       brokers: options.brokers,
       clientId: options.clientId ?? 'http-stream-connector',
       requestTimeout: this.#timeout,
       connectionTimeout: Math.min(this.#timeout, 10_000),
-      retry: { retries: this.#retries },
+      retry: { retries: this.#retries }
+    }
+  }
+
+  #client (): Promise<Kafka> {
+    this.#kafka ??= import('kafkajs').then(({ Kafka, logLevel }) => new Kafka({
+      ...this.#config,
       logLevel: logLevel.INFO,
       logCreator: () => ({ namespace, level, log: entry }: LogEntry) => {
         if (log.enabled) log('%s %s %s', logLevel[level], namespace, entry.message)
       }
-    })
+    }))
+    return this.#kafka
   }
 
   async put (envelopes: readonly FailoverEnvelope[]): Promise<void> {
@@ -108,7 +117,8 @@ export class KafkaStore implements Store {
 
   #connectProducer (): Promise<Producer> {
     this.#producer ??= (async () => {
-      const producer = this.#kafka.producer({ allowAutoTopicCreation: true, idempotent: false, createPartitioner: Partitioners.DefaultPartitioner })
+      const { Partitioners } = await import('kafkajs')
+      const producer = (await this.#client()).producer({ allowAutoTopicCreation: true, idempotent: false, createPartitioner: Partitioners.DefaultPartitioner })
       await producer.connect()
       return producer
     })()
@@ -121,7 +131,7 @@ export class KafkaStore implements Store {
   async * read (options: ReadOptions = {}): AsyncIterable<StoredRecord[]> {
     if (this.#closed) throw new StoreError(`${this.uri} is closed`)
     await this.#session?.close()
-    const session = new KafkaReadSession({ kafka: this.#kafka, topic: this.topic, groupId: this.groupId, retries: this.#retries, sessionTimeout: this.#sessionTimeout, decode: decodeMessage })
+    const session = new KafkaReadSession({ kafka: await this.#client(), topic: this.topic, groupId: this.groupId, retries: this.#retries, sessionTimeout: this.#sessionTimeout, decode: decodeMessage })
     this.#session = session
     try {
       if (!await session.open()) return

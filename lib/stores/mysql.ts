@@ -7,7 +7,7 @@
  * Replay: ack = DELETE by id, retain = UPDATE of the row.
  */
 import { inspect } from 'node:util'
-import { createPool, type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise'
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise'
 import { StoreError, describeError } from '../errors.js'
 import { recordJson, toEnvelope } from './envelope-codec.js'
 import type { FailoverEnvelope, ReadOptions, Store, StoredRecord } from './store.js'
@@ -90,9 +90,12 @@ export class MySqlStore implements Store {
     this.uri = options.uri ?? `mysql://${encodeURIComponent(options.user)}:***@${options.host}:${options.port}/${options.database}?table=${options.table}`
   }
 
-  #connect (): Pool {
+  /** mysql2 is imported on first use, so opening the package does not pay for it. */
+  async #connect (): Promise<Pool> {
     if (this.#closed) throw new StoreError(`${this.uri} is closed`)
     const o = this.#options
+    const { createPool } = await import('mysql2/promise')
+    if (this.#closed) throw new StoreError(`${this.uri} is closed`)
     this.#pool ??= createPool({
       host: o.host,
       port: o.port,
@@ -114,7 +117,7 @@ export class MySqlStore implements Store {
   async #withConnection<T> (what: string, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
     try {
       return await withStoreRetries(async () => {
-        const conn = await this.#connect().getConnection()
+        const conn = await (await this.#connect()).getConnection()
         try {
           await this.#ensureTable(conn)
           const result = await work(conn)
