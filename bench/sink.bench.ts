@@ -6,6 +6,7 @@
  */
 import { gotLoop } from './baselines/got-loop.js'
 import { ndjsonBatchLoop } from './baselines/ndjson-batch-loop.js'
+import { ndjsonBatchWritable } from './baselines/ndjson-batch-writable.js'
 import { undiciLoop } from './baselines/undici-loop.js'
 import { runWrk } from './baselines/wrk.js'
 import { forkTs, nextMessage, stopChild, type ChildMessage } from './lib/child.js'
@@ -66,10 +67,12 @@ async function batches (receiver: Receiver, records: number, rounds: number): Pr
   const url = receiver.ndjsonUrl
   const m = await compare(receiver, [
     { name: 'ours', records, run: n => sendThroughOurSink(url, n, { numWriters: BATCH_CONCURRENCY, encoding: 'ndjson', batch: BATCH }).then(() => {}) },
-    { name: 'loop', records, run: n => ndjsonBatchLoop(url, n, BATCH_CONCURRENCY, BATCH.maxRecords) }
+    { name: 'loop', records, run: n => ndjsonBatchLoop(url, n, BATCH_CONCURRENCY, BATCH.maxRecords) },
+    { name: 'writable', records, run: n => ndjsonBatchWritable(url, n, BATCH_CONCURRENCY, BATCH.maxRecords) }
   ], rounds)
   const ours = m.get('ours')!
   const loop = m.get('loop')!
+  const writable = m.get('writable')!
   return [{
     scenario: `NDJSON batches of ${BATCH.maxRecords}, ${BATCH_CONCURRENCY} in flight`,
     ours: ours.rate,
@@ -77,6 +80,13 @@ async function batches (receiver: Receiver, records: number, rounds: number): Pr
     baselineName: 'undici NDJSON batch loop',
     unit: RECORDS_PER_SECOND,
     note: noteOf(`target >= 0.9x: ${verdict(ours.rate / loop.rate, 0.9)}`, '10×N records', cpuNote(ours, loop), ours.notes, loop.notes)
+  }, {
+    scenario: `NDJSON batches of ${BATCH.maxRecords}, ${BATCH_CONCURRENCY} in flight`,
+    ours: ours.rate,
+    baseline: writable.rate,
+    baselineName: 'hand-written batching Writable',
+    unit: RECORDS_PER_SECOND,
+    note: noteOf('the stream floor: same source, minimal batching Writable, no retries/failover/byte limit', cpuNote(ours, writable), writable.notes)
   }]
 }
 
