@@ -4,7 +4,7 @@ import { InvalidRecordError, UnexpectedStatusError, describeError } from './erro
 import type { ResolvedOptions } from './options.js'
 import { parseRetryAfter, retryDelay } from './retry.js'
 import { createEncoding, type Encoding, type Target, type Verdict } from './encoders/index.js'
-import type { OutgoingRequest, Transport, TransportResponse } from './transports/transport.js'
+import type { OutgoingRequest, SendOptions, Transport, TransportResponse } from './transports/transport.js'
 import { UndiciTransport } from './transports/undici.js'
 import { GotTransport } from './transports/got.js'
 import { Batcher } from './batcher.js'
@@ -46,8 +46,15 @@ export interface EngineStats {
 
 export interface RetryEvent { records: unknown[], attempt: number, delay: number, status: number | null, error: string | null }
 
-/** Where the engine sends what it cannot deliver; `fail` must eventually call engine.settle. */
-export interface FailureSink { fail: (job: Job, envelopes: FailoverEnvelope[]) => void }
+/**
+ * Where the engine sends what it cannot deliver; `fail` must eventually call engine.settle (or stop
+ * the engine). `keepResponses`: read every response body in full and hand it to onSettled (the
+ * transform emits them).
+ */
+export interface FailureSink {
+  fail: (job: Job, envelopes: FailoverEnvelope[]) => void
+  keepResponses?: boolean
+}
 
 /**
  * The delivery engine shared by the writable and replay: encodes records (one per request, or
@@ -58,7 +65,7 @@ export interface FailureSink { fail: (job: Job, envelopes: FailoverEnvelope[]) =
 export class DeliveryEngine extends EventEmitter {
   readonly options: ResolvedOptions
   /** Told of every job delivered or stored (a plain hook, not an event: it runs once per request). */
-  onSettled: ((job: Job, outcome: 'delivered' | 'failedOver') => void) | undefined
+  onSettled: ((job: Job, outcome: 'delivered' | 'failedOver', response?: TransportResponse) => void) | undefined
   readonly #transport: Transport
   readonly #encoding: Encoding
   readonly #target: Target
@@ -68,7 +75,7 @@ export class DeliveryEngine extends EventEmitter {
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #jobs = new Set<Job>()
   readonly #epochs: Epoch[] = [new Epoch()]
-  readonly #sendOptions: { timeout: number, readBody: (status: number) => boolean }
+  readonly #sendOptions: SendOptions
   #stopped = false
   #inside = 0
   #inFlight = 0
@@ -90,10 +97,11 @@ export class DeliveryEngine extends EventEmitter {
       ? new GotTransport(options.numWriters, options.got)
       : new UndiciTransport(options.numWriters, options.timeout)
     const successStatus = options.successStatus
-    const needsBody = options.successNeedsBody || this.#encoding.judge !== undefined
+    const needsBody = failures.keepResponses === true || options.successNeedsBody || this.#encoding.judge !== undefined
     this.#sendOptions = {
       timeout: options.timeout,
-      readBody: needsBody || successStatus === undefined ? () => true : (status) => !successStatus(status)
+      readBody: needsBody || successStatus === undefined ? () => true : (status) => !successStatus(status),
+      maxBody: failures.keepResponses === true ? Number.MAX_SAFE_INTEGER : undefined
     }
     this.#queue = fastq(this, attemptWorker, options.numWriters)
     this.#ready = this.#encoding.ready?.().catch(() => {}).finally(() => { this.#ready = undefined })
@@ -174,7 +182,7 @@ export class DeliveryEngine extends EventEmitter {
   }
 
   /** A job handed to the FailureSink is now durably stored (or, with `delivered`, accepted). */
-  settle (job: Job, outcome: 'delivered' | 'failedOver'): void {
+  settle (job: Job, outcome: 'delivered' | 'failedOver', response?: TransportResponse): void {
     if (!this.#jobs.delete(job)) return
     const n = job.count
     if (outcome === 'delivered') this.#delivered += n
@@ -183,7 +191,7 @@ export class DeliveryEngine extends EventEmitter {
     job.epoch.pending -= n
     this.#releaseEpochs()
     this.#capacityWaiter?.()
-    this.onSettled?.(job, outcome)
+    this.onSettled?.(job, outcome, response)
   }
 
   /**
@@ -260,7 +268,7 @@ export class DeliveryEngine extends EventEmitter {
       job.request = request
       const verdict = this.#judge(response, error)
       this.#encoding.report?.(request.origin, verdict === 'success')
-      if (verdict === 'success') return this.settle(job, 'delivered')
+      if (verdict === 'success') return this.settle(job, 'delivered', response)
       job.status = response?.status ?? null
       job.error = response !== undefined ? new UnexpectedStatusError(response.status, snippet(response.body)).message : describeError(error)
       if (verdict === 'retry' && job.attempts <= this.options.retries) this.#retryLater(job, response)

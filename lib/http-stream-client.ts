@@ -1,6 +1,8 @@
 import { Agent, request } from 'undici'
 import { InvalidOptionError, RequestTimeoutError } from './errors.js'
 import { StreamServerError } from './stream-server-error.js'
+import { lowerCaseHeaders } from './headers.js'
+import { isUndiciTimeout } from './transports/undici.js'
 
 const V2 = 'application/vnd.kafka.v2+json'
 const V2_JSON = 'application/vnd.kafka.json.v2+json'
@@ -98,7 +100,7 @@ export class HttpStreamClient {
     this.origin = parsed.origin
     this.timeout = options.timeout ?? 10000
     if (!Number.isSafeInteger(this.timeout) || this.timeout < 1) throw new InvalidOptionError('timeout', 'must be a positive integer (ms)')
-    this.headers = { ...lower(options.headers ?? {}), ...authHeader(options.auth) }
+    this.headers = { ...lowerCaseHeaders(options.headers ?? {}), ...authHeader(options.auth) }
     this.agent = new Agent({ connections: options.connections ?? 8, keepAliveTimeout: 4000 })
   }
 
@@ -259,8 +261,7 @@ export class HttpStreamClient {
 }
 
 function networkError (err: unknown, timeout: number, method: string, target: string): Error {
-  const code = (err as { code?: string })?.code
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new RequestTimeoutError(timeout, { cause: err })
+  if (isUndiciTimeout(err)) return new RequestTimeoutError(timeout, { cause: err })
   if ((err as Error)?.name === 'AbortError') return err as Error
   return new StreamServerError(null, null, `${method} ${target}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
 }
@@ -278,9 +279,6 @@ function seg (name: string): string {
   return encodeURIComponent(name)
 }
 
-function lower (headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
-}
 
 function authHeader (auth: HttpStreamClientOptions['auth']): Record<string, string> {
   if (auth === undefined) return {}

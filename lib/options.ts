@@ -5,6 +5,7 @@ import type { Store } from './stores/store.js'
 import { isStore } from './stores/store.js'
 import type { TransportResponse } from './transports/transport.js'
 import { isRetryableStatus, type Backoff } from './retry.js'
+import { lowerCaseHeaders } from './headers.js'
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'HEAD'] as const
 export type Method = typeof METHODS[number]
@@ -155,7 +156,7 @@ export function resolveOptions (options: HttpWritableOptions | undefined): Resol
     throw new InvalidOptionError('url', `is required unless records are URLs (encoding 'url'); encoding is '${encoding}'`)
   }
   const backoff = { ...DEFAULTS.backoff, ...o.backoff }
-  if (backoff.base > backoff.max) throw new InvalidOptionError('backoff.base', `must not exceed backoff.max (${backoff.base} > ${backoff.max})`)
+  if (backoff.base > backoff.max) throw new InvalidOptionError('backoff', `base must not exceed max (${backoff.base} > ${backoff.max})`)
   const failover = o.failover ?? DEFAULTS.failover
   if (typeof failover === 'object' && !isStore(failover)) {
     throw new InvalidOptionError('failover', 'an object must implement Store (put, read, ack, retain, close)')
@@ -164,7 +165,7 @@ export function resolveOptions (options: HttpWritableOptions | undefined): Resol
   return {
     url,
     method: (o.method ?? DEFAULTS.method).toUpperCase() as Method,
-    headers: lowerCaseKeys(o.headers ?? {}),
+    headers: lowerCaseHeaders(o.headers ?? {}),
     numWriters: o.numWriters ?? DEFAULTS.numWriters,
     queueCapacity: o.queueCapacity ?? DEFAULTS.queueCapacity,
     timeout: o.timeout ?? DEFAULTS.timeout,
@@ -190,12 +191,6 @@ function parseUrl (text: string): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError('url', `must be http or https (got ${show(text)})`)
   return url
-}
-
-function lowerCaseKeys (headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v
-  return out
 }
 
 function successPolicy (code: NonNullable<HttpWritableOptions['successCode']>): Pick<ResolvedOptions, 'isSuccess' | 'successNeedsBody' | 'successStatus'> {

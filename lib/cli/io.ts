@@ -13,3 +13,9 @@ export type Command = (argv: string[], io: CliIo) => Promise<number>
 export const EXIT = { ok: 0, lost: 1, usage: 2 } as const
 
 export class UsageError extends Error {}
+
+/** A whole-number flag value; anything else is a usage error naming the flag. */
+export function int (text: string, flag: string): number {
+  if (!/^\d{1,15}$/.test(text)) throw new UsageError(`${flag} takes a whole number (got ${JSON.stringify(text)})`)
+  return Number(text)
+}

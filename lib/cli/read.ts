@@ -1,8 +1,7 @@
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { createHttpReadable, type ReadFrom } from '../http-readable.js'
-import { type CliIo, EXIT, UsageError } from './io.js'
-import { int } from './serve.js'
+import { type CliIo, EXIT, UsageError, int } from './io.js'
 
 export const READ_HELP = `http-stream read <url> --topic T [flags]   print a topic's records as NDJSON
   --group G            consumer group (default http-stream.<topic>); a restart resumes after its commits

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { createHttpStreamServer, type HttpStreamServerOptions } from '../server/server.js'
-import { type CliIo, EXIT, UsageError } from './io.js'
+import { type CliIo, EXIT, UsageError, int } from './io.js'
 
 export const SERVE_HELP = `http-stream serve [flags]   run a stream server until SIGINT/SIGTERM
   --port P                 port (default 8082; 0 picks a free one)
@@ -64,9 +64,4 @@ export async function stopRequested (signal: AbortSignal | undefined): Promise<v
     process.off('SIGTERM', stop)
     signal?.removeEventListener('abort', stop)
   }
-}
-
-export function int (text: string, flag: string): number {
-  if (!/^\d{1,15}$/.test(text)) throw new UsageError(`${flag} takes a non-negative integer (got ${JSON.stringify(text)})`)
-  return Number(text)
 }

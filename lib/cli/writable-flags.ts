@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { ParseArgsConfig } from 'node:util'
 import type { HttpWritableOptions } from '../options.js'
 import { fromStreamParkConfig } from '../streampark-config.js'
-import { UsageError } from './io.js'
+import { UsageError, int as wholeNumber } from './io.js'
 
 /** The flags `send`, `demo` and `replay` share: each is a createHttpWritable option. */
 export const WRITABLE_FLAGS = {
@@ -48,9 +48,7 @@ export function writableOptions (values: Values): HttpWritableOptions {
   const options: HttpWritableOptions = typeof values.config === 'string' ? fromStreamParkConfig(readFileSync(values.config, 'utf8')) : {}
   const int = (flag: string): number | undefined => {
     const v = values[flag]
-    if (typeof v !== 'string') return undefined
-    if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} takes a whole number (got ${v})`)
-    return Number(v)
+    return typeof v === 'string' ? wholeNumber(v, `--${flag}`) : undefined
   }
   if (typeof values.method === 'string') options.method = values.method.toUpperCase() as HttpWritableOptions['method']
   if (Array.isArray(values.header)) {

@@ -1,6 +1,7 @@
 import { InvalidRecordError } from '../errors.js'
 import type { BatchEncoding, EncodeFunction, Encoding, Target } from './encoding.js'
 import { recordUrl, splitUrl } from './request-target.js'
+import { lowerCaseHeaders } from '../headers.js'
 import type { OutgoingRequest } from '../transports/transport.js'
 
 /**
@@ -13,7 +14,7 @@ export function customEncoding (encode: EncodeFunction, target: Target, batch: b
     if (out === null || typeof out !== 'object') throw new InvalidRecordError('the encoding function must return { url?, method?, headers?, body }')
     const url = out.url === undefined ? target.url : recordUrl(out.url, target.url)
     if (url === undefined) throw new InvalidRecordError('the encoding function returned no url and there is no url option')
-    const headers = out.headers === undefined ? target.headers : { ...target.headers, ...lowerCase(out.headers) }
+    const headers = out.headers === undefined ? target.headers : { ...target.headers, ...lowerCaseHeaders(out.headers) }
     const body = out.body instanceof Uint8Array && !Buffer.isBuffer(out.body) ? Buffer.from(out.body) : out.body as string | Buffer | undefined
     return { ...splitUrl(url), method: out.method?.toUpperCase() ?? target.method, headers, body }
   }
@@ -25,10 +26,4 @@ export function customEncoding (encode: EncodeFunction, target: Target, batch: b
     assemble: (_pieces, records) => build(records)
   }
   return encoding
-}
-
-function lowerCase (headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v
-  return out
 }

@@ -30,7 +30,8 @@ export class FileStore extends EventEmitter implements Store {
   #ready: Promise<void> | undefined
   #segment: { name: string, handle: FileHandle, bytes: number } | undefined
   #pending: PendingWrite[] = []
-  #writing = false
+  /** The write loop while it runs; puts made meanwhile join its next round. */
+  #draining: Promise<void> | undefined
   #closed = false
   #sequence = 0
   /** segment name → lines read, and lines settled (acked, blank or corrupt), to delete finished segments. */
@@ -51,13 +52,12 @@ export class FileStore extends EventEmitter implements Store {
     for (const envelope of envelopes) text += encodeEnvelopeLine(envelope)
     return new Promise((resolve, reject) => {
       this.#pending.push({ text, resolve, reject })
-      if (!this.#writing) void this.#drain()
+      this.#draining ??= this.#drain()
     })
   }
 
   /** Writes everything pending as one append and one sync, until nothing is pending. */
   async #drain (): Promise<void> {
-    this.#writing = true
     while (this.#pending.length > 0) {
       const batch = this.#pending
       this.#pending = []
@@ -71,7 +71,7 @@ export class FileStore extends EventEmitter implements Store {
         await this.#closeSegment().catch(() => {})
       }
     }
-    this.#writing = false
+    this.#draining = undefined
   }
 
   async #append (text: string): Promise<void> {
@@ -172,7 +172,7 @@ export class FileStore extends EventEmitter implements Store {
   }
 
   async #whenIdle (): Promise<void> {
-    while (this.#writing) await new Promise((resolve) => setImmediate(resolve))
+    while (this.#draining !== undefined) await this.#draining
   }
 
   async #segments (): Promise<string[]> {

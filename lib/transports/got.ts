@@ -39,7 +39,7 @@ export class GotTransport implements Transport {
         body: request.method === 'HEAD' ? undefined : request.body,
         timeout: { request: options.timeout }
       })
-      const body = options.readBody(res.statusCode) ? String(res.body).slice(0, MAX_BODY_TEXT) : ''
+      const body = options.readBody(res.statusCode) ? String(res.body).slice(0, options.maxBody ?? MAX_BODY_TEXT) : ''
       return { status: res.statusCode, headers: res.headers, body }
     } catch (err) {
       if ((err as { code?: string }).code === 'ETIMEDOUT') throw new RequestTimeoutError(options.timeout, { cause: err })

@@ -25,6 +25,8 @@ export interface SendOptions {
   timeout: number
   /** Decides, from the status, whether the body is read (else it is discarded unread). */
   readBody: (status: number) => boolean
+  /** Characters of body text kept at most (default MAX_BODY_TEXT). */
+  maxBody?: number
 }
 
 export interface Transport {

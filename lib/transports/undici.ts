@@ -5,6 +5,12 @@ import { MAX_BODY_TEXT } from './transport.js'
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 
+/** Whether undici gave up waiting (connect, headers, or a gap in the body). */
+export function isUndiciTimeout (err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && TIMEOUT_CODES.has(code)
+}
+
 /**
  * The default transport: one undici Pool of `connections` keep-alive sockets per origin, driven
  * through `dispatch` with a small handler: no body stream and no promise chain per response, and
@@ -82,7 +88,7 @@ class ResponseHandler {
   }
 
   onData (chunk: Buffer): boolean {
-    if (this.#chunks !== undefined && this.#length < MAX_BODY_TEXT * 4) {
+    if (this.#chunks !== undefined && this.#length < (this.#options.maxBody ?? MAX_BODY_TEXT) * 4) {
       this.#chunks.push(chunk)
       this.#length += chunk.length
     }
@@ -91,13 +97,12 @@ class ResponseHandler {
 
   onComplete (): void {
     const chunks = this.#chunks
-    const body = chunks === undefined ? '' : (chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')).slice(0, MAX_BODY_TEXT)
+    const body = chunks === undefined ? '' : (chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')).slice(0, this.#options.maxBody ?? MAX_BODY_TEXT)
     this.#resolve(new CollectedResponse(this.#status, this.#rawHeaders, body))
   }
 
   onError (err: Error): void {
-    const code = (err as { code?: string }).code
-    this.#reject(code !== undefined && TIMEOUT_CODES.has(code) ? new RequestTimeoutError(this.#options.timeout, { cause: err }) : err)
+    this.#reject(isUndiciTimeout(err) ? new RequestTimeoutError(this.#options.timeout, { cause: err }) : err)
   }
 }
 
