@@ -79,7 +79,6 @@ export class DeliveryEngine extends EventEmitter {
   #stopped = false
   #inside = 0
   #inFlight = 0
-  #written = 0
   #delivered = 0
   #retried = 0
   #failedOver = 0
@@ -117,7 +116,7 @@ export class DeliveryEngine extends EventEmitter {
 
   stats (): EngineStats {
     return {
-      written: this.#written,
+      written: this.#delivered + this.#failedOver + this.#inside,
       delivered: this.#delivered,
       retried: this.#retried,
       failedOver: this.#failedOver,
@@ -129,7 +128,6 @@ export class DeliveryEngine extends EventEmitter {
   /** Accepts one record. `tag` comes back on the job (replay uses it for store ids). */
   push (record: unknown, tag?: unknown): void {
     if (this.#stopped) return
-    this.#written++
     this.#inside++
     this.#epochs[this.#epochs.length - 1]!.pending++
     const tags = tag === undefined ? undefined : [tag]
