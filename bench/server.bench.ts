@@ -10,7 +10,7 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { Pool } from 'undici'
-import { createHttpReadable } from '../lib/http-readable.js'
+import { createHttpReadable } from '../lib/source/http-readable.js'
 import { forkTs, nextMessage, stopChild } from './lib/child.js'
 import { intFromEnv } from './lib/env.js'
 import { progress } from './lib/log.js'

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli.js'
+import { main } from '../dist/cli/main.js'
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err) => {
   process.stderr.write(`http-stream: ${err && err.message ? err.message : err}\n`)

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Batcher } from '../lib/batcher.js'
+import { Batcher } from '../lib/sink/batcher.js'
 import { ndjsonEncoding, jsonArrayEncoding } from '../lib/encoders/batch-encodings.js'
 
 const target = { url: new URL('http://127.0.0.1:1/b'), method: 'POST', headers: {} }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { promisify } from 'node:util'
-import { main } from '../lib/cli.js'
+import { main } from '../lib/cli/main.js'
 import { FileStore } from '../lib/stores/file.js'
 import { startReceiver, firstRecord } from './helpers/receiver.js'
 
@@ -116,7 +116,7 @@ test('usage errors exit 2 with a pointer to --help', async () => {
 
 test('the installed bin runs from dist', async (t) => {
   const root = new URL('..', import.meta.url).pathname
-  if (!existsSync(join(root, 'dist', 'cli.js'))) await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root })
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root })
   const dir = tempDir(t)
   const { stdout } = await run(process.execPath, [join(root, 'bin', 'http-stream.js'), 'demo', '--records', '500', '--failover', `file:${dir}`])
   assert.match(stdout, /written\s+500/)

@@ -8,8 +8,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { describe, it } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
-import { createHttpWritable } from '../lib/http-writable.js'
-import { createHttpReadable } from '../lib/http-readable.js'
+import { createHttpWritable } from '../lib/sink/http-writable.js'
+import { createHttpReadable } from '../lib/source/http-readable.js'
 import { call, startServer } from './helpers/server-fixture.js'
 
 const TOTAL = 500

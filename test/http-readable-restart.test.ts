@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
-import { HttpStreamClient } from '../lib/http-stream-client.js'
+import { HttpStreamClient } from '../lib/source/http-stream-client.js'
 import { startServer } from './helpers/server-fixture.js'
 import { killAndRestart, type RestartRun } from './helpers/server-restart.js'
 import { startKafkaMock } from './services/kafka-mock.js'

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { describe, it } from 'node:test'
-import { HttpStreamClient } from '../lib/http-stream-client.js'
-import { StreamServerError } from '../lib/stream-server-error.js'
+import { HttpStreamClient } from '../lib/source/http-stream-client.js'
+import { StreamServerError } from '../lib/source/stream-server-error.js'
 import { startServer } from './helpers/server-fixture.js'
 
 function client (t: { after: (fn: () => Promise<void>) => void }, url: string, options = {}): HttpStreamClient {

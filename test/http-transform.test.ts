@@ -10,7 +10,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
-import { createHttpTransform } from '../lib/http-transform.js'
+import { createHttpTransform } from '../lib/sink/http-transform.js'
 
 interface Lookup {
   url: string

@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { run as read } from '../lib/cli/read.js'
 import { run as serve } from '../lib/cli/serve.js'
 import { UsageError } from '../lib/cli/io.js'
-import { HttpStreamClient } from '../lib/http-stream-client.js'
+import { HttpStreamClient } from '../lib/source/http-stream-client.js'
 
 function io (signal?: AbortSignal): { stdin: Readable, stdout: PassThrough, stderr: PassThrough, signal?: AbortSignal, out: () => string } {
   const stdout = new PassThrough()

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { MemoryReceiver } from '../lib/server/receiver-memory.js'
+import { MemoryReceiver } from '../lib/server/receivers/memory.js'
 import { call, consumer, drain, NDJSON, produce, startServer, V2 } from './helpers/server-fixture.js'
 
 const values = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i)

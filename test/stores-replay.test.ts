@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, test, type TestContext } from 'node:test'
-import { replay } from '../lib/replay.js'
+import { replay } from '../lib/sink/replay.js'
 import { openStore } from '../lib/stores/open-store.js'
 import { envelopes, pass } from './helpers/store-contract.js'
 import { firstRecord, startReceiver } from './helpers/receiver.js'

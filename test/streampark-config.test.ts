@@ -1,8 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { fromStreamParkConfig } from '../lib/streampark-config.js'
-import { createHttpWritable } from '../lib/http-writable.js'
+import { fromStreamParkConfig } from '../lib/config/streampark.js'
+import { createHttpWritable } from '../lib/sink/http-writable.js'
 
 const seed = readFileSync(new URL('./fixtures/streampark-http-sink.yaml', import.meta.url), 'utf8')
 

@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
-import { createHttpReadable, type ReadFrom } from '../http-readable.js'
+import { createHttpReadable, type ReadFrom } from '../source/http-readable.js'
 import { type CliIo, EXIT, UsageError, int } from './io.js'
 
 export const READ_HELP = `http-stream read <url> --topic T [flags]   print a topic's records as NDJSON

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { type CliIo, EXIT, UsageError } from './io.js'
 import { WRITABLE_FLAGS, WRITABLE_FLAGS_HELP, writableOptions } from './writable-flags.js'
 import { ProgressLine, formatRate, summary } from './progress.js'
-import { replay } from '../replay.js'
+import { replay } from '../sink/replay.js'
 
 export const REPLAY_HELP = `http-stream replay <store-uri> <url> [--batch-size N] [flags]
   Sends the records stored in a failover store again; only the ones the endpoint accepts are

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { ParseArgsConfig } from 'node:util'
-import type { HttpWritableOptions } from '../options.js'
-import { fromStreamParkConfig } from '../streampark-config.js'
+import type { HttpWritableOptions } from '../sink/options.js'
+import { fromStreamParkConfig } from '../config/streampark.js'
 import { UsageError, int as wholeNumber } from './io.js'
 
 /** The flags `send`, `demo` and `replay` share: each is a createHttpWritable option. */

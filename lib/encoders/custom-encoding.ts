@@ -1,7 +1,7 @@
 import { InvalidRecordError } from '../errors.js'
 import type { BatchEncoding, EncodeFunction, Encoding, Target } from './encoding.js'
 import { recordUrl, splitUrl } from './request-target.js'
-import { lowerCaseHeaders } from '../headers.js'
+import { lowerCaseHeaders } from '../shared/headers.js'
 import type { OutgoingRequest } from '../transports/transport.js'
 
 /**

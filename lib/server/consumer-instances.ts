@@ -1,5 +1,5 @@
 import { HttpProblem } from './http-problem.js'
-import type { ConsumedRecord, ReceiverConsumer } from './receiver.js'
+import type { ConsumedRecord, ReceiverConsumer } from './receivers/receiver.js'
 
 export interface ConsumerInstance {
   group: string

@@ -3,8 +3,8 @@ import type { ConsumerInstances } from './consumer-instances.js'
 import { readBody } from './http-io.js'
 import { parseGuardedJson } from './json-guard.js'
 import type { ServerMetrics } from './metrics.js'
-import type { Receiver, ReceiverOperation } from './receiver.js'
-import { UnsupportedOperationError } from './receiver-errors.js'
+import type { Receiver, ReceiverOperation } from './receivers/receiver.js'
+import { UnsupportedOperationError } from './receivers/receiver-errors.js'
 
 export interface ServerLimits {
   maxBodyBytes: number

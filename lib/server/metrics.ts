@@ -1,4 +1,4 @@
-import type { Receiver } from './receiver.js'
+import type { Receiver } from './receivers/receiver.js'
 
 /** Counters the routes bump; rendered as Prometheus text by `render`. */
 export class ServerMetrics {

@@ -8,14 +8,14 @@ import { HttpProblem, notFound } from './http-problem.js'
 import { sendJson } from './http-io.js'
 import { ServerMetrics } from './metrics.js'
 import { decodeSegment } from './names.js'
-import type { Receiver } from './receiver.js'
-import { ReceiverError, ReceiverFullError } from './receiver-errors.js'
-import { actionRoutes } from './routes-actions.js'
-import { inlongRoutes } from './routes-inlong.js'
-import { consumerRoutes } from './routes-kafka-consumers.js'
-import { topicRoutes, V2 } from './routes-kafka-rest.js'
-import { healthRoute, metricsRoute } from './routes-ops.js'
-import { resolveServerOptions, type HttpStreamServerOptions, type ResolvedServerOptions } from './server-options.js'
+import type { Receiver } from './receivers/receiver.js'
+import { ReceiverError, ReceiverFullError } from './receivers/receiver-errors.js'
+import { actionRoutes } from './routes/actions.js'
+import { inlongRoutes } from './routes/inlong.js'
+import { consumerRoutes } from './routes/kafka-consumers.js'
+import { topicRoutes, V2 } from './routes/kafka-rest.js'
+import { healthRoute, metricsRoute } from './routes/ops.js'
+import { resolveServerOptions, type HttpStreamServerOptions, type ResolvedServerOptions } from './options.js'
 
 /** First path segment → surface name (for metrics and error content types) and route. */
 const ROUTES: Record<string, [string, Route]> = {
@@ -175,4 +175,4 @@ export function createHttpStreamServer (options?: HttpStreamServerOptions): Http
   return new HttpStreamServer(options)
 }
 
-export type { HttpStreamServerOptions } from './server-options.js'
+export type { HttpStreamServerOptions } from './options.js'

@@ -3,7 +3,7 @@
  * an HDFS lease held by a dead writer). Waiting stops early when the store is closed.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { backoffDelay, type Backoff } from '../retry.js'
+import { backoffDelay, type Backoff } from '../shared/retry.js'
 
 export interface StoreRetryOptions {
   /** Attempts after the first. */

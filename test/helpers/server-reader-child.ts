@@ -5,7 +5,7 @@
  *   node --import tsx server-reader-child.ts <url> <topic> <group>
  */
 import { writeSync } from 'node:fs'
-import { createHttpReadable } from '../../lib/http-readable.js'
+import { createHttpReadable } from '../../lib/source/http-readable.js'
 
 const [url, topic, group] = process.argv.slice(2) as [string, string, string]
 const reader = createHttpReadable(url, { topic, groupId: group, withMetadata: true, maxBytes: 64, highWaterMark: 4, pollTimeout: 200 })

@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { createHttpReadable } from '../../lib/http-readable.js'
-import { HttpStreamClient } from '../../lib/http-stream-client.js'
+import { createHttpReadable } from '../../lib/source/http-readable.js'
+import { HttpStreamClient } from '../../lib/source/http-stream-client.js'
 
 export interface RestartRun {
   /** offset → value, in arrival order, of the killed reader. */

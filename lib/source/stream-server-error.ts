@@ -1,4 +1,4 @@
-import { HttpStreamError } from './errors.js'
+import { HttpStreamError } from '../errors.js'
 
 /**
  * A stream server (ours or any Kafka REST Proxy v2) refused a request or could not be reached.

@@ -1,9 +1,9 @@
-import type { Exchange, Route, RouteContext } from './context.js'
-import { HttpProblem } from './http-problem.js'
-import { mediaType, readBody, sendText } from './http-io.js'
-import { isValidTopicName } from './names.js'
+import type { Exchange, Route, RouteContext } from '../context.js'
+import { HttpProblem } from '../http-problem.js'
+import { mediaType, readBody, sendText } from '../http-io.js'
+import { isValidTopicName } from '../names.js'
 import { valueRecords } from './produce-body.js'
-import { ReceiverClosedError, ReceiverError, ReceiverFullError, SchemaMismatchError, TopicNotFoundError } from './receiver-errors.js'
+import { ReceiverClosedError, ReceiverError, ReceiverFullError, SchemaMismatchError, TopicNotFoundError } from '../receivers/receiver-errors.js'
 
 /**
  * InLong DataProxy's HTTP report: `GET|POST /dataproxy/message` (form or query fields groupId,

@@ -4,7 +4,7 @@ import type {
   TopicPartitionOffset, TopicPartitionTimestamp
 } from './receiver.js'
 import { BackendError, IllegalStateError, ReceiverError } from './receiver-errors.js'
-import type { KafkaReceiverOptions } from './receiver-kafka.js'
+import type { KafkaReceiverOptions } from './kafka-options.js'
 
 /** kafkajs errors that mean "the brokers could not be reached in time": trying again may work. */
 const UNREACHABLE = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSNoBrokerAvailableError', 'KafkaJSBrokerNotFound', 'KafkaJSLockTimeout'])

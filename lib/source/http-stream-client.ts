@@ -1,8 +1,8 @@
 import { Agent, request } from 'undici'
-import { InvalidOptionError, RequestTimeoutError } from './errors.js'
+import { InvalidOptionError, RequestTimeoutError } from '../errors.js'
 import { StreamServerError } from './stream-server-error.js'
-import { lowerCaseHeaders } from './headers.js'
-import { isUndiciTimeout } from './transports/undici.js'
+import { lowerCaseHeaders } from '../shared/headers.js'
+import { isUndiciTimeout } from '../transports/undici.js'
 
 const V2 = 'application/vnd.kafka.v2+json'
 const V2_JSON = 'application/vnd.kafka.json.v2+json'

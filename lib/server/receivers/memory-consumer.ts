@@ -4,7 +4,13 @@ import type {
   TopicPartitionOffset, TopicPartitionTimestamp
 } from './receiver.js'
 import { IllegalStateError, InvalidOffsetError, PartitionNotFoundError, TopicNotFoundError } from './receiver-errors.js'
-import type { MemoryReceiver } from './receiver-memory.js'
+
+/** What a consumer needs of the receiver that owns it: its topics, and whether reading creates them. */
+export interface MemoryTopics {
+  readonly topics: ReadonlyMap<string, MemoryTopic>
+  readonly autoCreateTopics: boolean
+  topicForWrite (name: string): MemoryTopic
+}
 
 /**
  * A consumer group: committed offsets per topic, the offset each topic was first tracked from
@@ -53,7 +59,7 @@ export class MemoryConsumer implements ReceiverConsumer {
   private closed = false
 
   constructor (
-    private readonly receiver: MemoryReceiver,
+    private readonly receiver: MemoryTopics,
     private readonly group: MemoryGroup,
     private readonly options: ConsumerOptions,
     private readonly onClose: () => void

@@ -1,12 +1,12 @@
 import { Transform, type TransformCallback } from 'node:stream'
-import { DeliveryFailedError, InvalidOptionError } from './errors.js'
+import { DeliveryFailedError, InvalidOptionError } from '../errors.js'
 import { DeliveryEngine, type Job } from './delivery-engine.js'
 import { resolveOptions, type HttpWritableOptions } from './options.js'
-import { compileOptions } from './validate.js'
-import { lowerCaseHeaders } from './headers.js'
-import type { EncodeFunction } from './encoders/index.js'
-import type { TransportResponse } from './transports/transport.js'
-import type { Backoff } from './retry.js'
+import { compileOptions } from '../shared/validate.js'
+import { lowerCaseHeaders } from '../shared/headers.js'
+import type { EncodeFunction } from '../encoders/index.js'
+import type { TransportResponse } from '../transports/transport.js'
+import type { Backoff } from '../shared/retry.js'
 
 export interface HttpTransformRequest {
   url?: string

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type AnySchema, type ValidateFunction } from 'ajv'
-import { InvalidOptionError } from './errors.js'
+import { InvalidOptionError } from '../errors.js'
 
 /**
  * One ajv instance for every options schema. Adds `isFunction` (functions cannot be described in

@@ -1,12 +1,12 @@
 import { InvalidOptionError } from '../errors.js'
-import { compileOptions, show } from '../validate.js'
+import { compileOptions, show } from '../shared/validate.js'
 import type { ServerAuth } from './auth.js'
 import type { InlongTopicMapper, ServerLimits } from './context.js'
-import { isReceiver, type Receiver } from './receiver.js'
-import { KafkaReceiver, parseKafkaUri, type KafkaReceiverOptions } from './receiver-kafka.js'
-import { MemoryReceiver, type MemoryReceiverOptions } from './receiver-memory.js'
-import { NullReceiver } from './receiver-null.js'
-import { defaultInlongTopic } from './routes-inlong.js'
+import { isReceiver, type Receiver } from './receivers/receiver.js'
+import { KafkaReceiver, parseKafkaUri, type KafkaReceiverOptions } from './receivers/kafka.js'
+import { MemoryReceiver, type MemoryReceiverOptions } from './receivers/memory.js'
+import { NullReceiver } from './receivers/null.js'
+import { defaultInlongTopic } from './routes/inlong.js'
 
 export interface HttpStreamServerOptions extends MemoryReceiverOptions {
   /** 'memory' (default), 'null', 'kafka://host:port[,host:port]' or your own Receiver. */

@@ -1,6 +1,6 @@
-import { HttpProblem } from './http-problem.js'
-import { isJsonObject, parseGuardedJson } from './json-guard.js'
-import type { ProduceRecord } from './receiver.js'
+import { HttpProblem } from '../http-problem.js'
+import { isJsonObject, parseGuardedJson } from '../json-guard.js'
+import type { ProduceRecord } from '../receivers/receiver.js'
 
 const NEWLINE = 0x0a
 const CR = 0x0d

@@ -1,20 +1,20 @@
 import { pathToFileURL } from 'node:url'
 import { realpathSync } from 'node:fs'
-import { HttpStreamError } from './errors.js'
-import { type CliIo, type Command, EXIT, UsageError } from './cli/io.js'
-import { SEND_HELP } from './cli/send.js'
-import { DEMO_HELP } from './cli/demo.js'
-import { REPLAY_HELP } from './cli/replay.js'
-import { SERVE_HELP } from './cli/serve.js'
-import { READ_HELP } from './cli/read.js'
+import { HttpStreamError } from '../errors.js'
+import { type CliIo, type Command, EXIT, UsageError } from './io.js'
+import { SEND_HELP } from './send.js'
+import { DEMO_HELP } from './demo.js'
+import { REPLAY_HELP } from './replay.js'
+import { SERVE_HELP } from './serve.js'
+import { READ_HELP } from './read.js'
 
 /** Each command lives in its own module, loaded only when used. */
 const COMMANDS: Record<string, () => Promise<{ run: Command }>> = {
-  send: async () => await import('./cli/send.js'),
-  demo: async () => await import('./cli/demo.js'),
-  replay: async () => await import('./cli/replay.js'),
-  serve: async () => await import('./cli/serve.js'),
-  read: async () => await import('./cli/read.js')
+  send: async () => await import('./send.js'),
+  demo: async () => await import('./demo.js'),
+  replay: async () => await import('./replay.js'),
+  serve: async () => await import('./serve.js'),
+  read: async () => await import('./read.js')
 }
 
 const HELP = `usage: http-stream <command> [args]

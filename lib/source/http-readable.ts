@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
-import { InvalidOptionError } from './errors.js'
+import { InvalidOptionError } from '../errors.js'
 import { HttpStreamClient, type FetchedRecord, type HttpStreamClientOptions, type PartitionOffset, type Subscription } from './http-stream-client.js'
 import { StreamServerError } from './stream-server-error.js'
 

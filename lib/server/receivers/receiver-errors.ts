@@ -1,4 +1,4 @@
-import { HttpStreamError } from '../errors.js'
+import { HttpStreamError } from '../../errors.js'
 import type { ReceiverOperation } from './receiver.js'
 
 /**

@@ -1,6 +1,6 @@
-import type { Route } from './context.js'
-import { methodNotAllowed } from './http-problem.js'
-import { sendJson, sendText } from './http-io.js'
+import type { Route } from '../context.js'
+import { methodNotAllowed } from '../http-problem.js'
+import { sendJson, sendText } from '../http-io.js'
 
 /** `GET /healthz`: 200 while serving, 503 once closing. Never needs credentials. */
 export const healthRoute: Route = async (ctx, ex) => {

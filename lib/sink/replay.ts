@@ -1,9 +1,9 @@
 import { resolveOptions, type HttpWritableOptions } from './options.js'
 import { DeliveryEngine, type Job } from './delivery-engine.js'
-import { openStore } from './stores/open-store.js'
-import type { Store, StoredRecord } from './stores/store.js'
-import { isStore } from './stores/store.js'
-import { InvalidOptionError } from './errors.js'
+import { openStore } from '../stores/open-store.js'
+import type { Store, StoredRecord } from '../stores/store.js'
+import { isStore } from '../stores/store.js'
+import { InvalidOptionError } from '../errors.js'
 
 export interface ReplayProgress {
   /** Stored records read so far. */

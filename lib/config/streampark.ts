@@ -1,7 +1,7 @@
 import { parse } from 'yaml'
-import { InvalidOptionError } from './errors.js'
-import type { HttpWritableOptions } from './options.js'
-import { show } from './validate.js'
+import { InvalidOptionError } from '../errors.js'
+import type { HttpWritableOptions } from '../sink/options.js'
+import { show } from '../shared/validate.js'
 
 const PREFIX = 'http.sink'
 /** HBase REST and WebHDFS listen on HTTP ports StreamPark's keys do not name; these are the stock ones. */

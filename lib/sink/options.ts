@@ -1,11 +1,11 @@
-import { InvalidOptionError } from './errors.js'
-import { compileOptions, show } from './validate.js'
-import { BATCH_ENCODINGS, RECORD_ENCODINGS, type EncodeFunction } from './encoders/index.js'
-import type { Store } from './stores/store.js'
-import { isStore } from './stores/store.js'
-import type { TransportResponse } from './transports/transport.js'
-import { isRetryableStatus, type Backoff } from './retry.js'
-import { lowerCaseHeaders } from './headers.js'
+import { InvalidOptionError } from '../errors.js'
+import { compileOptions, show } from '../shared/validate.js'
+import { BATCH_ENCODINGS, RECORD_ENCODINGS, type EncodeFunction } from '../encoders/index.js'
+import type { Store } from '../stores/store.js'
+import { isStore } from '../stores/store.js'
+import type { TransportResponse } from '../transports/transport.js'
+import { isRetryableStatus, type Backoff } from '../shared/retry.js'
+import { lowerCaseHeaders } from '../shared/headers.js'
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'HEAD'] as const
 export type Method = typeof METHODS[number]

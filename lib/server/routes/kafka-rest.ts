@@ -1,11 +1,11 @@
-import { readJson, requireOperation, type Exchange, type Route, type RouteContext } from './context.js'
-import { HttpProblem, methodNotAllowed, notFound } from './http-problem.js'
-import { mediaType, readBody, sendJson } from './http-io.js'
-import { parseGuardedJson } from './json-guard.js'
-import { checkName } from './names.js'
+import { readJson, requireOperation, type Exchange, type Route, type RouteContext } from '../context.js'
+import { HttpProblem, methodNotAllowed, notFound } from '../http-problem.js'
+import { mediaType, readBody, sendJson } from '../http-io.js'
+import { parseGuardedJson } from '../json-guard.js'
+import { checkName } from '../names.js'
 import { kafkaRestRecords, ndjsonRecords } from './produce-body.js'
-import type { ProduceRecord } from './receiver.js'
-import { TopicNotFoundError } from './receiver-errors.js'
+import type { ProduceRecord } from '../receivers/receiver.js'
+import { TopicNotFoundError } from '../receivers/receiver-errors.js'
 
 /** Kafka REST Proxy v2 content types (JSON embedded format only). */
 export const V2 = 'application/vnd.kafka.v2+json'

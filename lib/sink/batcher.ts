@@ -1,4 +1,4 @@
-import type { BatchEncoding } from './encoders/index.js'
+import type { BatchEncoding } from '../encoders/index.js'
 import type { BatchOptions } from './options.js'
 
 /**

@@ -1,8 +1,8 @@
 import { Ajv } from 'ajv'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError } from '../../errors.js'
 import { MemoryConsumer, MemoryGroup } from './memory-consumer.js'
 import { MemoryTopic } from './memory-topic.js'
-import { isValidTopicName } from './names.js'
+import { isValidTopicName } from '../names.js'
 import type { ConsumerOptions, LagEntry, ProducedOffset, ProduceRecord, Receiver, ReceiverConsumer, ReceiverOperation, ReceiverStats, TopicInfo } from './receiver.js'
 import {
   InvalidSchemaError, PartitionNotFoundError, PayloadTooLargeError, ReceiverClosedError,

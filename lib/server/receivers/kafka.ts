@@ -1,28 +1,11 @@
 import { Kafka, logLevel, Partitioners, type Admin, type Message, type Producer } from 'kafkajs'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError } from '../../errors.js'
 import { KafkaConsumerInstance, kafkaFailure } from './kafka-consumer.js'
 import type { ConsumerOptions, LagEntry, ProducedOffset, ProduceRecord, Receiver, ReceiverConsumer, ReceiverOperation, TopicInfo } from './receiver.js'
 import { ReceiverClosedError } from './receiver-errors.js'
+import type { KafkaReceiverOptions } from './kafka-options.js'
 
-export interface KafkaReceiverOptions {
-  clientId?: string
-  /** ms. Default 3000. */
-  connectionTimeout?: number
-  /** ms. Default 30000. */
-  requestTimeout?: number
-  /** Consumer group session timeout (ms). Default 30000. */
-  sessionTimeout?: number
-  /** ms a rebalance waits for members to rejoin. Default 60000. */
-  rebalanceTimeout?: number
-  /** ms. Default 3000. */
-  heartbeatInterval?: number
-  /** Longest wait of a broker fetch (ms). Default 100. */
-  maxWaitTimeInMs?: number
-  /** Records a consumer instance buffers before pausing its partitions. Default 10000. */
-  maxBufferedRecords?: number
-  /** kafkajs retry settings. Default { retries: 5 }. */
-  retry?: { retries?: number, initialRetryTime?: number, maxRetryTime?: number }
-}
+export type { KafkaReceiverOptions } from './kafka-options.js'
 
 /** Messages per producer send: kafkajs groups a send's messages with a quadratic copy, so sends stay small. */
 const SEND_CHUNK = 1000

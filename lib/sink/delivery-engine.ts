@@ -1,14 +1,14 @@
 import { EventEmitter } from 'node:events'
 import fastq, { type queue as FastQueue } from 'fastq'
-import { InvalidRecordError, UnexpectedStatusError, describeError } from './errors.js'
+import { InvalidRecordError, UnexpectedStatusError, describeError } from '../errors.js'
 import type { ResolvedOptions } from './options.js'
-import { parseRetryAfter, retryDelay } from './retry.js'
-import { createEncoding, type Encoding, type Target, type Verdict } from './encoders/index.js'
-import type { OutgoingRequest, SendOptions, Transport, TransportResponse } from './transports/transport.js'
-import { UndiciTransport } from './transports/undici.js'
-import { GotTransport } from './transports/got.js'
+import { parseRetryAfter, retryDelay } from '../shared/retry.js'
+import { createEncoding, type Encoding, type Target, type Verdict } from '../encoders/index.js'
+import type { OutgoingRequest, SendOptions, Transport, TransportResponse } from '../transports/transport.js'
+import { UndiciTransport } from '../transports/undici.js'
+import { GotTransport } from '../transports/got.js'
 import { Batcher } from './batcher.js'
-import type { FailoverEnvelope } from './stores/store.js'
+import type { FailoverEnvelope } from '../stores/store.js'
 
 /**
  * One request's worth of records on its way: queued, in flight, waiting to retry, or in failover.

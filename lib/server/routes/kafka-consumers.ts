@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { readJson, requireOperation, type Exchange, type Route, type RouteContext } from './context.js'
-import type { ConsumerInstance } from './consumer-instances.js'
-import { HttpProblem, methodNotAllowed, notFound } from './http-problem.js'
-import { sendJson, sendText } from './http-io.js'
-import { isJsonObject } from './json-guard.js'
-import { checkName } from './names.js'
-import { recordJson, type ConsumedRecord, type TopicPartition, type TopicPartitionOffset, type TopicPartitionTimestamp } from './receiver.js'
-import { V2, V2_JSON } from './routes-kafka-rest.js'
+import { readJson, requireOperation, type Exchange, type Route, type RouteContext } from '../context.js'
+import type { ConsumerInstance } from '../consumer-instances.js'
+import { HttpProblem, methodNotAllowed, notFound } from '../http-problem.js'
+import { sendJson, sendText } from '../http-io.js'
+import { isJsonObject } from '../json-guard.js'
+import { checkName } from '../names.js'
+import { recordJson, type ConsumedRecord, type TopicPartition, type TopicPartitionOffset, type TopicPartitionTimestamp } from '../receivers/receiver.js'
+import { V2, V2_JSON } from './kafka-rest.js'
 
 /**
  * `/consumers…` of the Kafka REST Proxy v2 API: instances, subscription, records, offsets and

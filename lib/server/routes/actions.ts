@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { readJson, requireOperation, type Exchange, type Route, type RouteContext } from './context.js'
-import type { ConsumerInstance } from './consumer-instances.js'
-import { HttpProblem, methodNotAllowed } from './http-problem.js'
-import { sendJson } from './http-io.js'
-import { isJsonObject } from './json-guard.js'
-import { checkName } from './names.js'
+import { readJson, requireOperation, type Exchange, type Route, type RouteContext } from '../context.js'
+import type { ConsumerInstance } from '../consumer-instances.js'
+import { HttpProblem, methodNotAllowed } from '../http-problem.js'
+import { sendJson } from '../http-io.js'
+import { isJsonObject } from '../json-guard.js'
+import { checkName } from '../names.js'
 import { valueRecords } from './produce-body.js'
-import { recordValue, type ConsumedRecord } from './receiver.js'
+import { recordValue, type ConsumedRecord } from '../receivers/receiver.js'
 
 /**
  * spark-http-stream's five actions as JSON POSTs to `/actions`: `{ "action": "actionSendStream", … }`.

@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream'
-import { FailoverStoreError, describeError } from './errors.js'
-import type { FailoverEnvelope, Store } from './stores/store.js'
+import { FailoverStoreError, describeError } from '../errors.js'
+import type { FailoverEnvelope, Store } from '../stores/store.js'
 
 /** What the engine hands to failover: the envelopes of one request, and a token to know it back. */
 export interface FailoverItem<T = unknown> {

@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
-import { DeliveryFailedError, FailoverStoreError, StreamDestroyedError, HttpStreamError, describeError } from './errors.js'
+import { DeliveryFailedError, FailoverStoreError, StreamDestroyedError, HttpStreamError, describeError } from '../errors.js'
 import { resolveOptions, type HttpWritableOptions } from './options.js'
 import { DeliveryEngine, type EngineStats, type Job } from './delivery-engine.js'
 import { FailoverTransform, type FailoverItem } from './failover-transform.js'
-import { openStore } from './stores/open-store.js'
-import type { FailoverEnvelope, Store } from './stores/store.js'
+import { openStore } from '../stores/open-store.js'
+import type { FailoverEnvelope, Store } from '../stores/store.js'
 
 /** Written through the stream by flush(), so it is ordered with the records written before it. */
 class FlushMarker {
