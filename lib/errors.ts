@@ -79,6 +79,15 @@ export class StoreError extends HttpStreamError {
   }
 }
 
+/** Another replay (or another owner) holds the store. `holder` says who: a pid and host, or the server-side claim. */
+export class StoreLockedError extends HttpStreamError {
+  readonly holder: string
+  constructor (store: string, holder: string) {
+    super('ERR_STORE_LOCKED', `${store} is locked by ${holder}`)
+    this.holder = holder
+  }
+}
+
 /** Renders any thrown value as a one-line message for envelopes and logs. */
 export function describeError (err: unknown): string {
   if (err instanceof Error) {
