@@ -1,24 +1,32 @@
 import { EventEmitter } from 'node:events'
 import { createReadStream } from 'node:fs'
-import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { StoreError } from '../errors.js'
 import type { FailoverEnvelope, ReadOptions, Store, StoredRecord } from './store.js'
 import { encodeEnvelopeLine } from './envelope-line.js'
+import { mayBeAlive } from './file-owner.js'
+import { ReplayLock, replayLockedSince } from './file-replay-lock.js'
+import { listSegments, openSegmentName, sealSegment } from './file-segments.js'
 
 const SEGMENT_BYTES = 64 * 1024 * 1024
 const ACK_LOG = 'acked.log'
-const SEGMENT = /^segment-\d+-\d+-\d+\.ndjson$/
 
 interface PendingWrite { text: string, resolve: () => void, reject: (err: Error) => void }
+interface Segment { name: string, handle: FileHandle, bytes: number, createdAt: number }
 
 /**
  * The embedded default store (`file:./dir`). Envelopes are appended as NDJSON lines to segment
  * files; `put` resolves only after fdatasync, and concurrent puts share one write and one sync
- * (group commit). Replay bookkeeping: acked ids (`segment:line`) go to `acked.log` (synced); a
- * segment whose every line is acked is deleted. A torn or corrupt line (a crash mid-write) is
- * skipped and reported with a 'corrupt-line' event, never a crash.
+ * (group commit). Each store object writes only its own segment, open and named after its writer
+ * (pid and host, see file-segments.ts), and seals it when it rotates, fails, closes or sees a
+ * replay waiting. `read()` holds the directory's replay lock (file-replay-lock.ts) until it ends:
+ * a second replay is refused with StoreLockedError. It reads sealed segments only, and the open
+ * segment of a writer that is gone (sealing it first); never the segment of a live writer.
+ * Replay bookkeeping: acked ids (`segment:line`) go to `acked.log` (synced); a sealed segment whose
+ * every line is acked is deleted. A torn or corrupt line (a crash mid-write) is skipped and
+ * reported with a 'corrupt-line' event, never a crash.
  */
 export class FileStore extends EventEmitter implements Store {
   readonly kind = 'file'
@@ -28,12 +36,13 @@ export class FileStore extends EventEmitter implements Store {
   corruptLines = 0
 
   #ready: Promise<void> | undefined
-  #segment: { name: string, handle: FileHandle, bytes: number } | undefined
+  #segment: Segment | undefined
+  /** The replay lock while read() runs. */
+  #lock: ReplayLock | undefined
   #pending: PendingWrite[] = []
   /** The write loop while it runs; puts made meanwhile join its next round. */
   #draining: Promise<void> | undefined
   #closed = false
-  #sequence = 0
   /** segment name → lines read, and lines settled (acked, blank or corrupt), to delete finished segments. */
   readonly #lineCounts = new Map<string, number>()
   readonly #acked = new Map<string, Set<number>>()
@@ -76,8 +85,8 @@ export class FileStore extends EventEmitter implements Store {
 
   async #append (text: string): Promise<void> {
     await this.#open()
-    if (this.#segment === undefined || this.#segment.bytes >= SEGMENT_BYTES) await this.#rotate()
-    const segment = this.#segment!
+    if (this.#segment !== undefined && (this.#segment.bytes >= SEGMENT_BYTES || await this.#replayWaiting(this.#segment.createdAt))) await this.#closeSegment()
+    const segment = this.#segment ?? await this.#startSegment()
     const data = Buffer.from(text)
     let written = 0
     while (written < data.length) {
@@ -96,51 +105,89 @@ export class FileStore extends EventEmitter implements Store {
     })
   }
 
-  async #rotate (): Promise<void> {
-    await this.#closeSegment()
-    const name = `segment-${Date.now()}-${process.pid}-${this.#sequence++}.ndjson`
-    const handle = await open(join(this.directory, name), 'a')
-    this.#segment = { name, handle, bytes: 0 }
+  /** A replay started after this segment was: seal it, so the replay can take what is in it. */
+  async #replayWaiting (createdAt: number): Promise<boolean> {
+    if (this.#lock !== undefined) return false
+    const since = await replayLockedSince(this.directory)
+    return since !== undefined && since >= createdAt
   }
 
+  async #startSegment (): Promise<Segment> {
+    const createdAt = Date.now()
+    const name = openSegmentName()
+    const handle = await open(join(this.directory, name), 'wx')
+    this.#segment = { name, handle, bytes: 0, createdAt }
+    return this.#segment
+  }
+
+  /** Closes and seals this store's segment: from now on replay may read and delete it. */
   async #closeSegment (): Promise<void> {
     const segment = this.#segment
     this.#segment = undefined
-    if (segment !== undefined) await segment.handle.close()
+    if (segment === undefined) return
+    await segment.handle.close()
+    await sealSegment(this.directory, segment.name)
   }
 
+  /**
+   * Yields the unacked envelopes of every sealed segment, and of open segments whose writer is gone.
+   * Holds the replay lock from the first batch to the end (or close()); rejects with
+   * StoreLockedError when another replay holds it, and with StoreError when the directory does not exist.
+   */
   async * read (options: ReadOptions = {}): AsyncIterable<StoredRecord[]> {
     const batchSize = options.batchSize ?? 1000
-    await this.#loadAckLog()
-    // Later puts (retained records, new failures) go to a segment this pass does not read.
-    await this.#whenIdle()
-    await this.#closeSegment()
-    for (const name of await this.#segments()) {
-      const acked = this.#acked.get(name)
-      let batch: StoredRecord[] = []
-      let line = 0
-      for await (const text of createInterface({ input: createReadStream(join(this.directory, name)), crlfDelay: Infinity })) {
-        const index = line++
-        const envelope = text === '' ? undefined : parseLine(text)
-        if (envelope === undefined) {
-          // Settled for bookkeeping (in memory only), so a segment with a torn line can still be deleted.
-          this.#markAcked(`${name}:${index}`)
-          if (text === '') continue
-          this.corruptLines++
-          this.emit('corrupt-line', { segment: name, line: index + 1 })
-          continue
-        }
-        if (acked?.has(index) === true) continue
-        batch.push({ id: `${name}:${index}`, envelope })
-        if (batch.length >= batchSize) {
-          yield batch
-          batch = []
+    const lock = await ReplayLock.acquire(this.directory, this.uri)
+    this.#lock = lock
+    try {
+      // Another replay may have acked since this object last looked.
+      this.#acked.clear()
+      this.#lineCounts.clear()
+      this.#ackLogLoaded = false
+      await this.#loadAckLog()
+      // Later puts (retained records, new failures) go to a segment this pass does not read.
+      await this.#whenIdle()
+      await this.#closeSegment()
+      // Writers seal their segments when they see the lock: look again until nothing new is sealed.
+      const seen = new Set<string>()
+      for (;;) {
+        const fresh = (await this.#sealedSegments()).filter((name) => !seen.has(name))
+        if (fresh.length === 0) break
+        for (const name of fresh) {
+          seen.add(name)
+          yield * this.#readSegment(name, batchSize)
         }
       }
-      this.#lineCounts.set(name, line)
-      if (batch.length > 0) yield batch
-      await this.#deleteIfDone(name)
+    } finally {
+      this.#lock = undefined
+      await lock.release()
     }
+  }
+
+  async * #readSegment (name: string, batchSize: number): AsyncIterable<StoredRecord[]> {
+    const acked = this.#acked.get(name)
+    let batch: StoredRecord[] = []
+    let line = 0
+    for await (const text of createInterface({ input: createReadStream(join(this.directory, name)), crlfDelay: Infinity })) {
+      const index = line++
+      const envelope = text === '' ? undefined : parseLine(text)
+      if (envelope === undefined) {
+        // Settled for bookkeeping (in memory only), so a segment with a torn line can still be deleted.
+        this.#markAcked(`${name}:${index}`)
+        if (text === '') continue
+        this.corruptLines++
+        this.emit('corrupt-line', { segment: name, line: index + 1 })
+        continue
+      }
+      if (acked?.has(index) === true) continue
+      batch.push({ id: `${name}:${index}`, envelope })
+      if (batch.length >= batchSize) {
+        yield batch
+        batch = []
+      }
+    }
+    this.#lineCounts.set(name, line)
+    if (batch.length > 0) yield batch
+    await this.#deleteIfDone(name)
   }
 
   async ack (ids: readonly string[]): Promise<void> {
@@ -169,19 +216,21 @@ export class FileStore extends EventEmitter implements Store {
     this.#closed = true
     await this.#whenIdle()
     await this.#closeSegment()
+    await this.#lock?.release()
   }
 
   async #whenIdle (): Promise<void> {
     while (this.#draining !== undefined) await this.#draining
   }
 
-  async #segments (): Promise<string[]> {
-    try {
-      return (await readdir(this.directory)).filter((n) => SEGMENT.test(n)).sort(bySegmentOrder)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-      throw err
-    }
+  /** Sealed segments, oldest first, after sealing the open ones whose writer is gone. */
+  async #sealedSegments (): Promise<string[]> {
+    let listing = await listSegments(this.directory)
+    const abandoned = listing.open.filter((segment) => !mayBeAlive(segment.owner))
+    if (abandoned.length === 0) return listing.sealed
+    for (const segment of abandoned) await sealSegment(this.directory, segment.name)
+    listing = await listSegments(this.directory)
+    return listing.sealed
   }
 
   #markAcked (id: string): string {
@@ -238,12 +287,4 @@ function parseLine (text: string): FailoverEnvelope | undefined {
   } catch {
     return undefined
   }
-}
-
-/** Segments sort by creation time, then writer pid, then sequence. */
-function bySegmentOrder (a: string, b: string): number {
-  const pa = a.split(/[-.]/).slice(1, 4).map(Number)
-  const pb = b.split(/[-.]/).slice(1, 4).map(Number)
-  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i]! - pb[i]!
-  return 0
 }
