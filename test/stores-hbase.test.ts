@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import type { HBaseStore } from '../lib/stores/hbase.js'
 import { openStore } from '../lib/stores/open-store.js'
 import type { FailoverEnvelope } from '../lib/stores/store.js'
-import { ackAll, assertHolds, checkRoundTrip, envelope, envelopes, pass } from './helpers/store-contract.js'
+import { ackAll, assertHolds, checkReplayLock, checkRoundTrip, envelope, envelopes, pass } from './helpers/store-contract.js'
 import { startHBaseRest, type HBaseRestServer } from './helpers/hbase-rest-server.js'
 
 async function setup (t: import('node:test').TestContext, query = ''): Promise<{ hbase: HBaseRestServer, store: HBaseStore }> {
@@ -76,4 +76,15 @@ test('hbase: 503 answers are retried; a server that stays down makes put reject,
   const stored = await pass(store, ackAll)
   assertHolds(stored, [...resolved, ...after])
   assert.equal(stored.length, resolved.length + after.length)
+})
+
+test('hbase: replay lock row (check-and-put): held during a read, deleted after; a live one refuses with ERR_STORE_LOCKED, an expired one is taken over', async (t) => {
+  const { hbase, store } = await setup(t)
+  const rows = (): Map<string, Map<string, Buffer>> => hbase.tables.get('failover')!.rows
+  await checkReplayLock(t, store, {
+    plant: (content) => { rows().set('~replay-lock', new Map([['cf:lock', Buffer.from(content)]])) },
+    exists: () => rows().has('~replay-lock')
+  })
+  const checks = hbase.requests.filter((r) => r.path.endsWith('/~replay-lock') || r.path.includes('replay-lock'))
+  assert.ok(checks.some((r) => r.method === 'PUT' && r.status === 304), 'a check-and-put against a held lock answered 304')
 })

@@ -4,11 +4,14 @@
  * out by itself.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { createConnection, type RowDataPacket } from 'mysql2/promise'
 import { openStore } from '../lib/stores/open-store.js'
 import type { FailoverEnvelope, Store } from '../lib/stores/store.js'
 import { ackAll, assertHolds, checkRoundTrip, envelope, envelopes, keyOf, pass } from './helpers/store-contract.js'
+import { startReceiver } from './helpers/receiver.js'
 import { startMariaDb, type MariaDb } from './services/mariadb.js'
 import { requireService, type Missing } from './services/require-service.js'
 
@@ -105,4 +108,46 @@ test('mysql: a MariaDB restart during puts is ridden out by retries: every put r
   const stored = await pass(store, undefined, 1000)
   const duplicates = assertHolds(stored, run.resolved)
   t.diagnostic(`resolved ${run.resolved.length}, stored ${stored.length}, duplicates ${duplicates}; slowest put ${run.slowestMs()} ms (waiting out the restart)`)
+})
+
+test('mysql: a replayer killed (SIGKILL) while it holds claimed rows leaves no claim behind: the next replay reads every row', async (t) => {
+  if (!requireService(t, db, WHAT)) return
+  const uri = `${db.uri}?table=killed`
+  const store = openStore(uri)
+  t.after(() => store.close())
+  const written = envelopes(300, 'killed')
+  await store.put(written)
+  const receiver = await startReceiver({ plan: () => ({ hang: true }) }) // the replayer blocks holding its first batch
+  t.after(() => receiver.close())
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./helpers/concurrent-replay-child.ts', import.meta.url)), uri, receiver.url], { stdio: 'ignore' })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  await receiver.waitFor(() => receiver.requests.length > 0)
+  child.kill('SIGKILL')
+  await exited
+  const stored = await pass(store, ackAll) // waits on no lock: the server rolled the dead claim back
+  assertHolds(stored, written)
+  assert.equal(stored.length, written.length)
+  t.diagnostic(`stored ${written.length}, the killed replayer had sent ${receiver.requests.length} request(s) unanswered, the next pass read ${stored.length}`)
+})
+
+test('mysql: rows put while a replay pass runs are neither read by it nor lost: the next pass reads exactly them', async (t) => {
+  if (!requireService(t, db, WHAT)) return
+  const store = openStore(`${db.uri}?table=putduring`)
+  t.after(() => store.close())
+  const before = envelopes(250, 'before')
+  const during: FailoverEnvelope[] = []
+  await store.put(before)
+  const first: string[] = []
+  for await (const batch of store.read({ batchSize: 100 })) {
+    first.push(...batch.map(keyOf))
+    const more = envelopes(40, 'during', during.length)
+    during.push(...more)
+    await store.put(more) // new rows, while this batch's rows are claimed
+    await store.ack(batch.map((r) => r.id))
+  }
+  assert.deepEqual(new Set(first), new Set(before.map(keyOf)), 'the pass read what was there when it began')
+  const second = await pass(store, ackAll)
+  assertHolds(second, during)
+  assert.equal(second.length, during.length)
+  t.diagnostic(`first pass ${first.length}, put during it ${during.length}, second pass ${second.length}, lost 0`)
 })

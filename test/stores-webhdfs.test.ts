@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import { openStore } from '../lib/stores/open-store.js'
 import type { FailoverEnvelope } from '../lib/stores/store.js'
 import type { WebHdfsStore } from '../lib/stores/webhdfs.js'
-import { ackAll, assertHolds, checkRoundTrip, envelopes, pass } from './helpers/store-contract.js'
+import { ackAll, assertHolds, checkReplayLock, checkRoundTrip, envelopes, pass } from './helpers/store-contract.js'
 import { startWebHdfs, type WebHdfsServer } from './helpers/webhdfs-server.js'
 
 async function setup (t: import('node:test').TestContext, query = ''): Promise<{ hdfs: WebHdfsServer, store: WebHdfsStore }> {
@@ -100,4 +100,14 @@ test('webhdfs: namenode down: put rejects; after it is back the same store goes 
   await store.put(envelopes(2, 'after'))
   const tags = (await pass(store)).map((r) => (r.envelope.record as { tag: string }).tag)
   assert.deepEqual(tags, ['before', 'before', 'after', 'after'])
+})
+
+test('webhdfs: replay lock file: held during a read, removed after; a live one refuses with ERR_STORE_LOCKED, an expired one is taken over', async (t) => {
+  const { hdfs, store } = await setup(t)
+  const path = '/http/failover/replay.lock'
+  await checkReplayLock(t, store, {
+    plant: (content) => { hdfs.nodes.set(path, { type: 'FILE', data: Buffer.from(content), modificationTime: Date.now() }) },
+    exists: () => hdfs.nodes.has(path)
+  })
+  assert.deepEqual([...hdfs.files('/http/failover')].filter(([p]) => p.includes('replay.lock')), [], 'no lock file left, not even a moved-aside one')
 })

@@ -5,12 +5,16 @@
  * newest first as StreamPark's did: Long.MAX_VALUE − epoch ms (19 digits), then a writer id and a
  * sequence. A put is one multi-row `PUT /<table>/<fakerow>`; HBase answers 200 once the WAL has it.
  * Replay scans with a scanner (`PUT /<table>/scanner`, GET until 204, DELETE); ack deletes the row,
- * retain PUTs the updated cells into the same row.
+ * retain PUTs the updated cells into the same row. One replay at a time: read() takes the lock row
+ * (hbase-lock.ts) with a check-and-put before it scans and clears it when the read ends; a second
+ * replay is refused with ERR_STORE_LOCKED.
  */
 import { randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import { StoreError, describeError } from '../errors.js'
 import { recordJson, toEnvelope } from './envelope-codec.js'
+import { HBASE_LOCK_ROW, HBaseLockRow, type HBaseCells } from './hbase-lock.js'
+import { LeaseLock } from './lease-lock.js'
 import type { FailoverEnvelope, ReadOptions, Store, StoredRecord } from './store.js'
 import { StoreHttp, header, isNetworkError, type HttpAnswer } from './store-http.js'
 import { withStoreRetries } from './store-retry.js'
@@ -46,7 +50,7 @@ const unb64 = (text: string): string => Buffer.from(text, 'base64').toString('ut
 
 interface CellSet { Row?: Array<{ key: string, Cell?: Array<{ column: string, $: string }> }> }
 
-export class HBaseStore implements Store {
+export class HBaseStore implements Store, HBaseCells {
   readonly kind = 'hbase'
   readonly uri: string
   readonly table: string
@@ -58,6 +62,8 @@ export class HBaseStore implements Store {
   #sequence = 0
   #schema: Promise<void> | undefined
   #closed = false
+  readonly #lockRow: HBaseLockRow
+  #lock: LeaseLock | undefined
 
   static fromUri (uri: string, field = 'failover'): HBaseStore {
     const u = parseStoreUri(uri, field, { example: 'hbase://host:port/table', params: ['retries', 'timeout'] })
@@ -80,6 +86,26 @@ export class HBaseStore implements Store {
     this.#http = new StoreHttp(options.timeout ?? 30_000)
     this.#retries = options.retries ?? 6
     this.uri = options.uri ?? `hbase://${options.host}:${options.port}/${options.table}`
+    this.#lockRow = new HBaseLockRow(this, options.table)
+  }
+
+  async checkAndPut (row: string, column: string, value: string, expected: string): Promise<boolean> {
+    const cells = [{ column: b64(column), $: b64(value) }, { column: b64(column), $: b64(expected) }]
+    const answer = await this.#call(`check-and-put ${row}`, 'PUT', `${this.#base}/${encodeURIComponent(row)}?check=put`, { Row: [{ key: b64(row), Cell: cells }] }, [200, 304])
+    return answer.status === 200
+  }
+
+  async checkAndDelete (row: string, column: string, expected: string): Promise<boolean> {
+    const body = { Row: [{ key: b64(row), Cell: [{ column: b64(column), $: b64(expected) }] }] }
+    const answer = await this.#call(`check-and-delete ${row}`, 'DELETE', `${this.#base}/${encodeURIComponent(row)}?check=delete`, body, [200, 304])
+    return answer.status === 200
+  }
+
+  async cell (row: string, column: string): Promise<string | null> {
+    const answer = await this.#call(`read ${row}`, 'GET', `${this.#base}/${encodeURIComponent(row)}/${encodeURIComponent(column)}`, undefined, [200, 404])
+    if (answer.status === 404) return null
+    const found = (JSON.parse(answer.body.toString('utf8')) as CellSet).Row?.[0]?.Cell?.find((c) => unb64(c.column) === column)
+    return found === undefined ? null : unb64(found.$)
   }
 
   async #call (what: string, method: string, url: string, body: unknown, ok: number[]): Promise<HttpAnswer> {
@@ -141,8 +167,18 @@ export class HBaseStore implements Store {
 
   async * read (options: ReadOptions = {}): AsyncIterable<StoredRecord[]> {
     if (this.#closed) throw new StoreError(`${this.uri} is closed`)
-    const batchSize = Math.max(1, options.batchSize ?? 1000)
     await this.#ensureTable()
+    const lock = await LeaseLock.acquire(this.#lockRow, this.uri)
+    this.#lock = lock
+    try {
+      yield * this.#scan(Math.max(1, options.batchSize ?? 1000))
+    } finally {
+      this.#lock = undefined
+      await lock.release()
+    }
+  }
+
+  async * #scan (batchSize: number): AsyncGenerator<StoredRecord[]> {
     const created = await this.#call('open a scanner', 'PUT', `${this.#base}/scanner`, { batch: batchSize * FIELDS.length }, [201])
     const location = header(created, 'location')
     if (location === undefined) throw new StoreError(`${this.uri}: the scanner answer has no Location`)
@@ -155,6 +191,7 @@ export class HBaseStore implements Store {
         const complete: StoredRecord[] = []
         for (const row of rows) {
           const key = unb64(row.key)
+          if (key === HBASE_LOCK_ROW) continue
           if (partial !== undefined && partial.key !== key) {
             complete.push(toStored(partial.key, partial.cells))
             partial = undefined
@@ -196,6 +233,7 @@ export class HBaseStore implements Store {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    await this.#lock?.release()
     this.#abort.abort()
     await this.#http.close()
   }

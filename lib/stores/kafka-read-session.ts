@@ -6,15 +6,20 @@
  * that are already settled: a pass interrupted with gaps (a retain that failed, a crash) is resumed
  * by the next pass without sending an acked message again.
  * The consumer stays in the group after the last batch until everything yielded is settled.
+ * Nothing is yielded before the session holds the group's replay claim (kafka-group-claim.ts):
+ * a second replay of the same group at once is refused with ERR_STORE_LOCKED.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
-import { StoreError, describeError } from '../errors.js'
+import { StoreError, StoreLockedError, describeError } from '../errors.js'
+import { GroupClaim } from './kafka-group-claim.js'
 import type { FailoverEnvelope, StoredRecord } from './store.js'
 
 export type MessageDecoder = (message: KafkaMessage) => FailoverEnvelope[]
 
 interface Pending { offset: number, unsettled: number }
 interface Offset { topic: string, partition: number, offset: string, metadata: string }
+
+const MAX_RESTARTS = 3
 
 /** Brokers cap commit metadata (offset.metadata.max.bytes, 4096 by default); offsets that do not fit are read again. */
 const METADATA_BYTES = 3500
@@ -56,6 +61,8 @@ interface PartitionState {
 }
 
 export interface SessionOptions {
+  /** The store's URI, for errors. */
+  store: string
   kafka: Kafka
   topic: string
   groupId: string
@@ -79,6 +86,9 @@ export class KafkaReadSession {
   #readerGone = false
   #commits: Promise<void> = Promise.resolve()
   #closed: Promise<void> | undefined
+  #claim: GroupClaim | undefined
+  /** Consumers started again after a crash before the claim was held (nothing yielded, nothing to lose). */
+  #restarts = 0
 
   constructor (options: SessionOptions) {
     this.#o = options
@@ -88,11 +98,12 @@ export class KafkaReadSession {
   async open (): Promise<boolean> {
     const { kafka, topic, groupId } = this.#o
     const admin = kafka.admin()
+    let ends: Array<{ partition: number, low: string, high: string }> = []
     await admin.connect()
     try {
       const topics = await admin.listTopics()
       if (!topics.includes(topic)) return false
-      const ends = await admin.fetchTopicOffsets(topic)
+      ends = await admin.fetchTopicOffsets(topic)
       const committed = new Map<number, { offset: number, metadata: string | null }>()
       for (const t of await admin.fetchOffsets({ groupId, topics: [topic] })) {
         for (const p of t.partitions) committed.set(p.partition, { offset: Number(p.offset), metadata: p.metadata })
@@ -108,6 +119,14 @@ export class KafkaReadSession {
       await admin.disconnect()
     }
     if (this.#partitions.size === 0) return false
+    this.#claim = new GroupClaim({
+      store: this.#o.store,
+      topic,
+      partitions: ends.map((e) => e.partition),
+      waitMs: Math.max(30_000, 3 * this.#o.sessionTimeout),
+      refuse: (err) => this.#fail(err),
+      granted: () => this.#signal()
+    })
     await this.#startConsumer()
     return true
   }
@@ -124,8 +143,17 @@ export class KafkaReadSession {
       retry: { retries, restartOnFailure: async () => false }
     })
     this.#consumer = consumer
-    consumer.on(consumer.events.CRASH, (event) => this.#fail(event.payload.error))
+    consumer.on(consumer.events.CRASH, (event) => {
+      // A join that failed (a broker mid-rebalance) before this replay yielded anything: join again.
+      if (event.payload.restart || this.#closed !== undefined) return
+      if (this.#claim?.held === false && this.#error === undefined && this.#restarts++ < MAX_RESTARTS) {
+        setTimeout(() => { if (this.#closed === undefined) this.#startConsumer().catch((err: unknown) => this.#fail(err)) }, 500)
+        return
+      }
+      this.#fail(event.payload.error)
+    })
     consumer.on(consumer.events.STOP, () => { this.#running = false })
+    consumer.on(consumer.events.GROUP_JOIN, (event) => this.#claim?.joined(event.payload))
     await consumer.connect()
     await consumer.subscribe({ topic, fromBeginning: true })
     this.#running = true
@@ -179,7 +207,7 @@ export class KafkaReadSession {
   }
 
   #fail (err: unknown): void {
-    this.#error ??= new StoreError(`kafka replay consumer failed: ${describeError(err)}`, { cause: err })
+    this.#error ??= err instanceof StoreLockedError ? err : new StoreError(`kafka replay consumer failed: ${describeError(err)}`, { cause: err })
     this.#running = false
     this.#signal()
   }
@@ -193,11 +221,12 @@ export class KafkaReadSession {
     try {
       for (;;) {
         if (this.#error !== undefined) throw this.#error
-        if (this.#queue.length > 0) {
+        const claimed = this.#claim?.held === true
+        if (claimed && this.#queue.length > 0) {
           yield this.#queue.splice(0, batchSize)
           continue
         }
-        if (this.#allDone) return
+        if (claimed && this.#allDone) return
         this.#signal()
         await new Promise<void>((resolve) => { this.#wakeReader = resolve })
       }
@@ -264,6 +293,7 @@ export class KafkaReadSession {
 
   close (): Promise<void> {
     this.#closed ??= (async () => {
+      this.#claim?.stop()
       this.#readerGone = true
       this.#signal()
       await this.#commits

@@ -3,7 +3,8 @@
  * Each put is one producer `send` of all its envelopes with `acks: -1` (every in-sync replica), so
  * it resolves only once the brokers hold them. The producer is not idempotent and nothing calls
  * the controller (createTopics, InitProducerId): brokers that cannot answer those still work.
- * Replay reads with a consumer group and commits offsets past what was acked or retained.
+ * Replay reads with a consumer group and commits offsets past what was acked or retained; a
+ * second replay in the same group at once is refused with ERR_STORE_LOCKED (kafka-group-claim.ts).
  */
 import { inspect, debuglog } from 'node:util'
 import type { Kafka, KafkaConfig, KafkaMessage, LogEntry, Message, Producer } from 'kafkajs'
@@ -131,7 +132,7 @@ export class KafkaStore implements Store {
   async * read (options: ReadOptions = {}): AsyncIterable<StoredRecord[]> {
     if (this.#closed) throw new StoreError(`${this.uri} is closed`)
     await this.#session?.close()
-    const session = new KafkaReadSession({ kafka: await this.#client(), topic: this.topic, groupId: this.groupId, retries: this.#retries, sessionTimeout: this.#sessionTimeout, decode: decodeMessage })
+    const session = new KafkaReadSession({ store: this.uri, kafka: await this.#client(), topic: this.topic, groupId: this.groupId, retries: this.#retries, sessionTimeout: this.#sessionTimeout, decode: decodeMessage })
     this.#session = session
     try {
       if (!await session.open()) return

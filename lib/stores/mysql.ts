@@ -4,7 +4,11 @@
  * one) and `timestamp` (ms), plus the envelope's fields and an auto-increment `id`. A put is one
  * transaction of parameterized multi-row INSERTs; connection errors (a restarting server) are
  * retried with backoff a bounded number of times on a fresh connection, then the put rejects.
- * Replay: ack = DELETE by id, retain = UPDATE of the row.
+ * Replay: ack = DELETE by id, retain = UPDATE of the row. Each batch read is claimed: selected
+ * `FOR UPDATE SKIP LOCKED` in a READ COMMITTED transaction on a connection of its own, which stays
+ * open while the batch is replayed; its acks and retains run inside that transaction, committed
+ * when the next batch is asked for (or the read ends). Two replays at once so take disjoint rows;
+ * a replayer that dies drops its connection and the server rolls back, so its rows come back.
  */
 import { inspect } from 'node:util'
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise'
@@ -59,6 +63,8 @@ export class MySqlStore implements Store {
   #pool: Pool | undefined
   #tableReady = false
   #closed = false
+  /** The batch read() yielded last, with the transaction that holds its rows. */
+  #claim: Claim | undefined
 
   static fromUri (uri: string, field = 'failover'): MySqlStore {
     const u = parseStoreUri(uri, field, { example: 'mysql://user:pass@host:port/db?table=t', params: ['table', 'retries', 'connectionLimit', 'timeout'] })
@@ -114,14 +120,14 @@ export class MySqlStore implements Store {
   }
 
   /** Runs `work` on one pooled connection, retrying connection failures on a fresh one. */
-  async #withConnection<T> (what: string, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  async #withConnection<T> (what: string, work: (conn: PoolConnection) => Promise<T>, release = true): Promise<T> {
     try {
       return await withStoreRetries(async () => {
         const conn = await (await this.#connect()).getConnection()
         try {
           await this.#ensureTable(conn)
           const result = await work(conn)
-          conn.release()
+          if (release) conn.release() // else `work` handed the connection on
           return result
         } catch (err) {
           conn.destroy() // the server rolls back whatever was open
@@ -174,38 +180,80 @@ export class MySqlStore implements Store {
     if (top === null) return
     let after = '0'
     for (;;) {
-      const rows = await this.#withConnection('read', async (conn) => {
-        const [found] = await conn.execute<RowDataPacket[]>(
-          `SELECT \`id\`, ${COLUMNS.map((c) => `\`${c}\``).join(', ')} FROM ${this.#quoted} ` +
-          `WHERE \`id\` > CAST(? AS SIGNED) AND \`id\` <= CAST(? AS SIGNED) ORDER BY \`id\` LIMIT ${batchSize}`, [after, top])
-        return found
-      })
-      if (rows.length === 0) return
-      after = String(rows[rows.length - 1]!.id)
-      yield rows.map((row) => ({ id: String(row.id), envelope: fromRow(row) }))
-      if (rows.length < batchSize) return
+      const claim = await this.#claimBatch(after, top, batchSize)
+      if (claim.rows.length === 0) {
+        await this.#endClaim(claim)
+        return
+      }
+      this.#claim = claim
+      try {
+        yield claim.rows
+      } finally {
+        this.#claim = undefined
+        await this.#endClaim(claim)
+      }
+      after = claim.rows[claim.rows.length - 1]!.id
     }
+  }
+
+  /** Locks the next rows no other replay holds (SKIP LOCKED); READ COMMITTED takes no gap locks, so puts go on. */
+  async #claimBatch (after: string, top: string, batchSize: number): Promise<Claim> {
+    checkIds([after, top], this.uri)
+    return await this.#withConnection('claim rows to read', async (conn) => {
+      await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
+      await conn.beginTransaction()
+      const [found] = await conn.execute<RowDataPacket[]>(
+        `SELECT \`id\`, ${COLUMNS.map((c) => `\`${c}\``).join(', ')} FROM ${this.#quoted} ` +
+        `WHERE \`id\` > ${after} AND \`id\` <= ${top} ORDER BY \`id\` LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`)
+      return new Claim(conn, found.map((row) => ({ id: String(row.id), envelope: fromRow(row) })))
+    }, false)
+  }
+
+  async #endClaim (claim: Claim): Promise<void> {
+    try {
+      await claim.end()
+    } catch (err) {
+      throw new StoreError(`${this.uri} could not commit the replayed batch (its rows will be read again): ${describeError(err)}`, { cause: err })
+    }
+  }
+
+  /** Runs `work` in the claim transaction when every id is one of the claimed batch, else on a pooled connection. */
+  async #settle (ids: readonly string[], what: string, work: (conn: PoolConnection) => Promise<void>): Promise<void> {
+    const claim = this.#claim
+    if (claim !== undefined && claim.holds(ids)) {
+      try {
+        await work(claim.conn)
+        return
+      } catch (err) {
+        if (!isTransientMySqlError(err)) throw new StoreError(`${this.uri} could not ${what}: ${describeError(err)}`, { cause: err })
+        claim.broken() // its rows are unlocked now: settle them the ordinary way
+      }
+    }
+    await this.#withConnection(what, work)
   }
 
   async ack (ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return
     const checked = checkIds(ids, this.uri)
-    await this.#withConnection(`ack ${ids.length} row(s)`, async (conn) => {
-      for (let i = 0; i < checked.length; i += 1000) {
-        const part = checked.slice(i, i + 1000)
-        await conn.execute(`DELETE FROM ${this.#quoted} WHERE \`id\` IN (${part.map(() => 'CAST(? AS SIGNED)').join(',')})`, part)
-      }
+    // One statement per row: a lookup by primary key touches that row only. An IN list can be
+    // planned as a scan, which waits on the rows another replay holds.
+    await this.#settle(checked, `ack ${ids.length} row(s)`, async (conn) => {
+      for (const id of checked) await conn.query(`DELETE FROM ${this.#quoted} WHERE \`id\` = ${id}`)
     })
   }
 
   async retain (records: readonly StoredRecord[]): Promise<void> {
     if (records.length === 0) return
     checkIds(records.map((r) => r.id), this.uri)
-    await this.#withConnection(`retain ${records.length} row(s)`, async (conn) => {
-      await conn.beginTransaction()
+    const update = async (conn: PoolConnection): Promise<void> => {
       for (const r of records) {
-        await conn.execute(`UPDATE ${this.#quoted} SET ${COLUMNS.map((c) => `\`${c}\` = ?`).join(', ')} WHERE \`id\` = CAST(? AS SIGNED)`, [...toRow(r.envelope), r.id])
+        await conn.execute(`UPDATE ${this.#quoted} SET ${COLUMNS.map((c) => `\`${c}\` = ?`).join(', ')} WHERE \`id\` = ${r.id}`, toRow(r.envelope))
       }
+    }
+    await this.#settle(records.map((r) => r.id), `retain ${records.length} row(s)`, async (conn) => {
+      if (conn === this.#claim?.conn) return await update(conn) // already in the claim's transaction
+      await conn.beginTransaction()
+      await update(conn)
       await conn.commit()
     })
   }
@@ -214,6 +262,7 @@ export class MySqlStore implements Store {
     if (this.#closed) return
     this.#closed = true
     this.#abort.abort()
+    this.#claim?.broken()
     const pool = this.#pool
     this.#pool = undefined
     await pool?.end().catch(() => {})
@@ -221,6 +270,40 @@ export class MySqlStore implements Store {
 
   [inspect.custom] (): string {
     return inspectStore('MySqlStore', this.uri)
+  }
+}
+
+/** A claimed batch: its rows stay locked by the open transaction on `conn` until `end()` commits. */
+class Claim {
+  readonly #ids: Set<string>
+  #open = true
+
+  constructor (readonly conn: PoolConnection, readonly rows: StoredRecord[]) {
+    this.#ids = new Set(rows.map((r) => r.id))
+  }
+
+  holds (ids: readonly string[]): boolean {
+    return this.#open && ids.every((id) => this.#ids.has(id))
+  }
+
+  /** Commits what was settled inside the claim (the rows unlock) and gives the connection back. */
+  async end (): Promise<void> {
+    if (!this.#open) return
+    this.#open = false
+    try {
+      await this.conn.commit()
+      this.conn.release()
+    } catch (err) {
+      this.conn.destroy() // rolled back: the acks in it did not happen, those rows are read again later
+      throw err
+    }
+  }
+
+  /** The connection failed or the store closes: drop it; the server rolls the transaction back. */
+  broken (): void {
+    if (!this.#open) return
+    this.#open = false
+    this.conn.destroy()
   }
 }
 
@@ -257,6 +340,7 @@ function * chunks (rows: Row[]): Generator<Row[]> {
   if (chunk.length > 0) yield chunk
 }
 
+/** Ids go into statements as literals (so a lookup by id is planned as one), once checked to be digits. */
 function checkIds (ids: readonly string[], uri: string): string[] {
   const bad = ids.find((id) => !/^\d{1,19}$/.test(id))
   if (bad !== undefined) throw new StoreError(`${uri}: ${JSON.stringify(bad)} is not a row id of this store`)

@@ -23,6 +23,10 @@ export class WebHdfsError extends StoreError {
 const LEASE = new Set(['AlreadyBeingCreatedException', 'RecoveryInProgressException', 'LeaseExpiredException'])
 const BUSY = new Set(['StandbyException', 'RetriableException', 'SafeModeException', 'NotReplicatedYetException', 'ServerNotRunningYetException'])
 
+export function isAlreadyExists (err: unknown): boolean {
+  return err instanceof WebHdfsError && err.exception === 'FileAlreadyExistsException'
+}
+
 export function isLeaseError (err: unknown): boolean {
   return err instanceof WebHdfsError && (LEASE.has(err.exception) || /\blease\b/i.test(err.message))
 }
@@ -59,9 +63,9 @@ export class WebHdfsClient {
     return `${this.#base}${path.split('/').map(encodeURIComponent).join('/')}?${query}`
   }
 
-  /** Creates `path` with `data` (fails if it exists). */
-  async create (path: string, data: Buffer): Promise<void> {
-    await this.#twoStep('PUT', this.#url(path, 'CREATE', { overwrite: 'false' }), data)
+  /** Creates `path` with `data`; fails with FileAlreadyExistsException if it exists, unless `overwrite`. */
+  async create (path: string, data: Buffer, overwrite = false): Promise<void> {
+    await this.#twoStep('PUT', this.#url(path, 'CREATE', { overwrite: String(overwrite) }), data)
   }
 
   async append (path: string, data: Buffer): Promise<void> {

@@ -13,6 +13,9 @@
  * skips offsets listed there, so a second replay never re-sends what the endpoint accepted. Once
  * every line of a sealed file is acked, the file and then its sidecar are deleted. retain() appends
  * the updated envelopes to the current file first, then acks the old lines.
+ *
+ * One replay at a time: read() takes the lock file `path/replay.lock` (webhdfs-lock.ts) before it
+ * reads anything and removes it when the read ends; a second replay is refused with ERR_STORE_LOCKED.
  */
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
@@ -24,6 +27,8 @@ import { encodeEnvelopeLine } from './envelope-line.js'
 import type { FailoverEnvelope, ReadOptions, Store, StoredRecord } from './store.js'
 import { withStoreRetries } from './store-retry.js'
 import { inspectStore, parseStoreUri } from './store-uri.js'
+import { LeaseLock } from './lease-lock.js'
+import { WebHdfsLockFile } from './webhdfs-lock.js'
 import { WebHdfsClient, WebHdfsError, isLeaseError, isRetryableHdfsError, type FileStatus } from './webhdfs-client.js'
 
 export interface WebHdfsStoreOptions {
@@ -69,6 +74,8 @@ export class WebHdfsStore extends EventEmitter implements Store {
   readonly #sidecars = new Set<string>()
   #sequence = 0
   #current: CurrentFile | undefined
+  readonly #lockFile: WebHdfsLockFile
+  #lock: LeaseLock | undefined
   #chain: Promise<unknown> = Promise.resolve()
   #closed = false
 
@@ -102,6 +109,7 @@ export class WebHdfsStore extends EventEmitter implements Store {
     this.#rollBytes = options.rollBytes ?? 128 * 1024 * 1024
     this.#client = new WebHdfsClient(options.host, options.port, options.user, options.timeout ?? 30_000)
     this.uri = options.uri ?? `webhdfs://${options.host}:${options.port}${this.root}?user=${encodeURIComponent(options.user)}`
+    this.#lockFile = new WebHdfsLockFile(this.#client, this.root, (what, operation) => this.#retrying(what, operation))
   }
 
   /** Runs one HDFS operation with retries; `roll` marks the current file broken before a retry. */
@@ -170,6 +178,17 @@ export class WebHdfsStore extends EventEmitter implements Store {
 
   async * read (options: ReadOptions = {}): AsyncIterable<StoredRecord[]> {
     if (this.#closed) throw new StoreError(`${this.uri} is closed`)
+    const lock = await LeaseLock.acquire(this.#lockFile, this.uri)
+    this.#lock = lock
+    try {
+      yield * this.#readFiles(options)
+    } finally {
+      this.#lock = undefined
+      await lock.release()
+    }
+  }
+
+  async * #readFiles (options: ReadOptions): AsyncGenerator<StoredRecord[]> {
     const batchSize = Math.max(1, options.batchSize ?? 1000)
     // Later puts (retained envelopes, new failures) go to a new file that this pass does not read.
     await this.#serial(() => this.#seal())
@@ -329,6 +348,7 @@ export class WebHdfsStore extends EventEmitter implements Store {
     if (this.#closed) return
     this.#closed = true
     await this.#serial(() => this.#seal()).catch(() => {})
+    await this.#lock?.release()
     this.#abort.abort()
     await this.#client.close()
   }

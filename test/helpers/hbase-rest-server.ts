@@ -3,7 +3,12 @@
  * JSON representation only: table schema (`GET|PUT /<table>/schema`), cell store (`PUT|POST
  * /<table>/<row>` with a CellSet whose row keys, columns and values are base64), row delete
  * (`DELETE /<table>/<row>`), scanners (`PUT /<table>/scanner` → 201 + Location; `GET` the scanner
- * for up to `batch` cells per answer, 204 when exhausted; `DELETE` it). Rows are kept sorted by
+ * for up to `batch` cells per answer, 204 when exhausted; `DELETE` it), check-and-put (`PUT
+ * /<table>/<row>?check=put`: one row, the cells to put, then the cell to check, whose column must
+ * be among those put; 200 when applied, 304 when the current value differs; an empty expected
+ * value matches a cell that is absent or empty, as HBase's checkAndMutate does), check-and-delete
+ * (`DELETE /<table>/<row>?check=delete`, the cell to check last; alone, its column is what goes;
+ * 200 / 304 likewise). A row left without cells is gone. Rows are kept sorted by
  * key bytes, as HBase does. Fault switches: answer the next N requests 503, go down.
  */
 import http from 'node:http'
@@ -65,14 +70,14 @@ export class HBaseRestServer {
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const method = req.method ?? 'GET'
-      const path = (req.url ?? '/').split('?')[0]!
+      const [path = '/', query = ''] = (req.url ?? '/').split(/\?(.*)/s)
       let answer: Answer
       if (this.unavailable > 0) {
         this.unavailable--
         answer = text(503, 'Unavailable\r\nRegion server is not available\r\n')
       } else {
         try {
-          answer = this.#route(method, path.split('/').slice(1).map(decodeURIComponent), Buffer.concat(chunks).toString('utf8'), req.headers)
+          answer = this.#route(method, path.split('/').slice(1).map(decodeURIComponent), Buffer.concat(chunks).toString('utf8'), req.headers, new URLSearchParams(query))
         } catch (err) {
           answer = text(400, `Bad request\r\n${(err as Error).message}\r\n`)
         }
@@ -83,7 +88,7 @@ export class HBaseRestServer {
     })
   }
 
-  #route (method: string, parts: string[], body: string, headers: http.IncomingHttpHeaders): Answer {
+  #route (method: string, parts: string[], body: string, headers: http.IncomingHttpHeaders, query: URLSearchParams): Answer {
     const [tableName = '', second, third] = parts
     if (method === 'GET' && !(headers.accept ?? '').includes('application/json')) return text(406, 'Not Acceptable (this test server speaks JSON only)\r\n')
     if (second === 'schema') return this.#schema(method, tableName, body)
@@ -91,7 +96,9 @@ export class HBaseRestServer {
     if (table === undefined) return text(404, `Not found\r\nTableNotFoundException: ${tableName}\r\n`)
     if (second === 'scanner') return this.#scanner(method, tableName, table, third, body)
     if (second === undefined || second === '') return text(405, 'Method not allowed\r\n')
+    if ((method === 'PUT' || method === 'POST') && query.get('check') === 'put') return this.#checkAndPut(table, second, body)
     if (method === 'PUT' || method === 'POST') return this.#store(table, body)
+    if (method === 'DELETE' && query.get('check') === 'delete') return this.#checkAndDelete(table, second, body)
     if (method === 'DELETE') {
       table.rows.delete(second)
       return text(200, '')
@@ -143,6 +150,59 @@ export class HBaseRestServer {
       if (row === undefined) table.rows.set(key, row = new Map())
       row.set(column, value)
     }
+    return text(200, '')
+  }
+
+  /** The one row of a check-and-put/delete body: its key (from the body, else the URL) and cells. */
+  #checkedRow (urlKey: string, body: string): { key: string, cells: Array<{ column: string, $: string }> } | Answer {
+    const cellSet = JSON.parse(body) as { Row?: Array<{ key?: string, Cell?: Array<{ column: string, $: string }> }> }
+    const rows = cellSet.Row ?? []
+    if (rows.length !== 1) return text(400, 'Bad request: Number of rows specified is not 1.\r\n')
+    return { key: rows[0]!.key === undefined ? urlKey : fromB64(rows[0]!.key), cells: rows[0]!.Cell ?? [] }
+  }
+
+  #matches (table: Table, key: string, column: string, expectedB64: string): boolean {
+    const expected = Buffer.from(expectedB64, 'base64')
+    const current = table.rows.get(key)?.get(column)
+    return expected.length === 0 ? current === undefined || current.length === 0 : current !== undefined && current.equals(expected)
+  }
+
+  #checkAndDelete (table: Table, urlKey: string, body: string): Answer {
+    const found = this.#checkedRow(urlKey, body)
+    if ('status' in found) return found
+    const { key, cells } = found
+    if (cells.length === 0) return text(400, 'Bad request: Column not specified for check.\r\n')
+    const check = cells[cells.length - 1]!
+    const checkColumn = fromB64(check.column)
+    if (!checkColumn.includes(':')) return text(400, 'Bad request: Column to check incorrectly specified.\r\n')
+    if (!this.#matches(table, key, checkColumn, check.$)) return text(304, ' Delete check failed.\r\n')
+    const row = table.rows.get(key)
+    const doomed = cells.length === 1 ? [checkColumn] : cells.slice(0, -1).map((c) => fromB64(c.column))
+    for (const column of doomed) {
+      for (const existing of [...(row?.keys() ?? [])]) if (existing === column || (!column.includes(':') && existing.startsWith(`${column}:`))) row!.delete(existing)
+    }
+    if (row !== undefined && row.size === 0) table.rows.delete(key)
+    return text(200, '')
+  }
+
+  #checkAndPut (table: Table, urlKey: string, body: string): Answer {
+    const found = this.#checkedRow(urlKey, body)
+    if ('status' in found) return found
+    const { key, cells } = found
+    if (cells.length <= 1) return text(400, 'Bad request: Either row key is null or no data found for columns specified.\r\n')
+    const check = cells[cells.length - 1]!
+    const checkColumn = fromB64(check.column)
+    const puts = cells.slice(0, -1).map((c) => [fromB64(c.column), Buffer.from(c.$, 'base64')] as const)
+    if (!checkColumn.includes(':') || checkColumn.endsWith(':')) return text(400, 'Bad request: Column incorrectly specified.\r\n')
+    if (!puts.some(([column]) => column === checkColumn)) return text(400, 'Bad request: The column to put and check do not match.\r\n')
+    for (const [column] of puts) {
+      const family = column.split(':')[0]!
+      if (!table.families.has(family)) return text(404, `Not found\r\nNoSuchColumnFamilyException: ${family}\r\n`)
+    }
+    if (!this.#matches(table, key, checkColumn, check.$)) return text(304, 'Value not Modified\r\n')
+    let row = table.rows.get(key)
+    if (row === undefined) table.rows.set(key, row = new Map())
+    for (const [column, value] of puts) row.set(column, value)
     return text(200, '')
   }
 

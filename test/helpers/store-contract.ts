@@ -86,3 +86,36 @@ export async function checkRoundTrip (t: TestContext, store: Store, n = 60): Pro
   const third = await pass(store)
   assert.deepEqual(third, [], 'nothing is read again once acked')
 }
+
+/** How a test reaches a store's server-side replay lock directly. */
+export interface LockAccess {
+  plant: (content: string) => void
+  exists: () => boolean
+}
+
+/**
+ * The server-side replay lock: held while a read runs and gone after it; a live lock planted by
+ * "another replayer" refuses read() with ERR_STORE_LOCKED naming it; an expired one (a replayer
+ * that died) is taken over and the read goes on.
+ */
+export async function checkReplayLock (t: TestContext, store: Store, lock: LockAccess): Promise<void> {
+  const written = envelopes(5, 'lock')
+  await store.put(written)
+  const seen: StoredRecord[] = []
+  for await (const batch of store.read({ batchSize: 2 })) {
+    assert.ok(lock.exists(), 'the lock is held while the read runs')
+    seen.push(...batch)
+  }
+  assert.equal(seen.length, written.length)
+  assert.ok(!lock.exists(), 'the lock is gone once the read ended')
+
+  lock.plant(JSON.stringify({ owner: 'pid 4242@elsewhere', token: 'other', expiresAt: Date.now() + 60_000 }))
+  await assert.rejects(pass(store), (err: Error & { code?: string }) => err.code === 'ERR_STORE_LOCKED' && err.message.includes('pid 4242@elsewhere'))
+  assert.ok(lock.exists(), 'a refused read leaves the holder\'s lock alone')
+
+  lock.plant(JSON.stringify({ owner: 'pid 4343@crashed', token: 'dead', expiresAt: Date.now() - 1 }))
+  const after = await pass(store, ackAll)
+  assertHolds(after, written)
+  assert.ok(!lock.exists(), 'the taken-over lock is released at the end')
+  t.diagnostic(`read ${seen.length} under the lock; live lock refused; expired lock taken over, ${after.length} read`)
+}
