@@ -16,16 +16,16 @@ export interface OutgoingRequest {
 export interface TransportResponse {
   status: number
   headers: Record<string, string | string[] | undefined>
-  /** The body text when `readBody(status)` said so, else ''. */
+  /** The body text when `readBody(status)` said so (its first `maxBody` bytes), else ''. */
   body: string
 }
 
 export interface SendOptions {
-  /** ms for the whole attempt. */
+  /** ms for the whole attempt: from sending (connecting) to the last byte of the response. */
   timeout: number
-  /** Decides, from the status, whether the body is read (else it is discarded unread). */
+  /** Decides, from the status, whether the body is kept (else it is read and dropped). */
   readBody: (status: number) => boolean
-  /** Characters of body text kept at most (default MAX_BODY_TEXT). */
+  /** Bytes of body kept at most (default MAX_BODY_BYTES); the rest is dropped as it arrives. */
   maxBody?: number
 }
 
@@ -35,5 +35,8 @@ export interface Transport {
   close (abort?: boolean): Promise<void>
 }
 
-/** Bodies kept for envelopes and judges are cut to this many characters. */
-export const MAX_BODY_TEXT = 64 * 1024
+/**
+ * Bodies kept for `successCode`/`retryOn` functions, encoding judges and the envelope's error text
+ * are cut to this many bytes; the transform (`keepResponses`) asks for whole bodies instead.
+ */
+export const MAX_BODY_BYTES = 64 * 1024

@@ -1,7 +1,9 @@
 import { Pool, type Dispatcher } from 'undici'
 import { RequestTimeoutError } from '../errors.js'
+import { CappedBody } from './capped-body.js'
+import { DeadlineSweep, type Expiring, type Tracked } from './deadline-sweep.js'
 import type { OutgoingRequest, SendOptions, Transport, TransportResponse } from './transport.js'
-import { MAX_BODY_TEXT } from './transport.js'
+import { MAX_BODY_BYTES } from './transport.js'
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 
@@ -14,19 +16,22 @@ export function isUndiciTimeout (err: unknown): boolean {
 /**
  * The default transport: one undici Pool of `connections` keep-alive sockets per origin, driven
  * through `dispatch` with a small handler: no body stream and no promise chain per response, and
- * the body is kept only when the caller wants it. `timeout` bounds connecting, waiting for the
- * response headers, and every gap while the body arrives (undici's own timers).
+ * the body is kept only when the caller wants it (its first `maxBody` bytes). `timeout` bounds the
+ * whole attempt, connect to last byte: undici's own timers cut a silent connect, wait for headers
+ * or gap in the body, and one DeadlineSweep per transport cuts a body that trickles in too slowly.
  */
 export class UndiciTransport implements Transport {
   readonly #pools = new Map<string, Pool>()
   readonly #connections: number
   readonly #timeout: number
+  readonly #sweep: DeadlineSweep
   #lastOrigin = ''
   #lastPool: Pool | undefined
 
   constructor (connections: number, timeout: number) {
     this.#connections = connections
     this.#timeout = timeout
+    this.#sweep = new DeadlineSweep(timeout)
   }
 
   send (request: OutgoingRequest, options: SendOptions): Promise<TransportResponse> {
@@ -36,7 +41,7 @@ export class UndiciTransport implements Transport {
         method: request.method as Dispatcher.HttpMethod,
         headers: request.headers,
         body: request.body
-      }, new ResponseHandler(options, resolve, reject))
+      }, new ResponseHandler(options, this.#sweep, resolve, reject))
     })
   }
 
@@ -62,47 +67,75 @@ export class UndiciTransport implements Transport {
   }
 }
 
-/** Collects one response; resolves on completion, rejects (timeouts as ERR_REQUEST_TIMEOUT) on error. */
-class ResponseHandler {
+/**
+ * Collects one response and settles its promise exactly once: on completion, on error (timeouts as
+ * ERR_REQUEST_TIMEOUT), or when the deadline sweep expires it, whichever comes first. Whatever
+ * undici reports after that (bytes past the body, the abort's own error) is ignored.
+ */
+class ResponseHandler implements Expiring {
+  readonly deadline: number
   readonly #options: SendOptions
+  readonly #sweep: DeadlineSweep
+  readonly #tracked: Tracked
   readonly #resolve: (response: TransportResponse) => void
   readonly #reject: (err: Error) => void
+  #settled = false
+  #abort: ((err: Error) => void) | undefined
   #status = 0
   #rawHeaders: Buffer[] = []
-  #chunks: Buffer[] | undefined
-  #length = 0
+  #body: CappedBody | undefined
 
-  constructor (options: SendOptions, resolve: (response: TransportResponse) => void, reject: (err: Error) => void) {
+  constructor (options: SendOptions, sweep: DeadlineSweep, resolve: (response: TransportResponse) => void, reject: (err: Error) => void) {
+    this.deadline = performance.now() + options.timeout
     this.#options = options
+    this.#sweep = sweep
     this.#resolve = resolve
     this.#reject = reject
+    this.#tracked = sweep.track(this)
   }
 
-  onConnect (): void {}
+  /** Past the deadline: fail now, and cut the request (at once, or as soon as undici hands it a socket). */
+  expire (): void {
+    const err = new RequestTimeoutError(this.#options.timeout)
+    this.#fail(err)
+    this.#abort?.(err)
+  }
+
+  onConnect (abort: (err: Error) => void): void {
+    if (this.#settled) abort(new RequestTimeoutError(this.#options.timeout))
+    else this.#abort = abort
+  }
 
   onHeaders (status: number, rawHeaders: Buffer[]): boolean {
     this.#status = status
     this.#rawHeaders = rawHeaders
-    if (status >= 200 && this.#options.readBody(status)) this.#chunks = []
+    if (status >= 200 && this.#options.readBody(status)) this.#body = new CappedBody(this.#options.maxBody ?? MAX_BODY_BYTES)
     return true
   }
 
   onData (chunk: Buffer): boolean {
-    if (this.#chunks !== undefined && this.#length < (this.#options.maxBody ?? MAX_BODY_TEXT) * 4) {
-      this.#chunks.push(chunk)
-      this.#length += chunk.length
-    }
+    this.#body?.add(chunk)
     return true
   }
 
   onComplete (): void {
-    const chunks = this.#chunks
-    const body = chunks === undefined ? '' : (chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')).slice(0, this.#options.maxBody ?? MAX_BODY_TEXT)
-    this.#resolve(new CollectedResponse(this.#status, this.#rawHeaders, body))
+    if (this.#settle()) this.#resolve(new CollectedResponse(this.#status, this.#rawHeaders, this.#body?.text() ?? ''))
   }
 
   onError (err: Error): void {
-    this.#reject(isUndiciTimeout(err) ? new RequestTimeoutError(this.#options.timeout, { cause: err }) : err)
+    this.#fail(isUndiciTimeout(err) ? new RequestTimeoutError(this.#options.timeout, { cause: err }) : err)
+  }
+
+  #fail (err: Error): void {
+    if (this.#settle()) this.#reject(err)
+  }
+
+  /** True the first time only. */
+  #settle (): boolean {
+    if (this.#settled) return false
+    this.#settled = true
+    this.#sweep.untrack(this.#tracked)
+    return true
   }
 }
 
