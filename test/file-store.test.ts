@@ -40,13 +40,13 @@ test('acked records are never read again; retained come back updated; a finished
   const first = await readAll(store)
   await store.ack([first[0]!.id, first[2]!.id])
   await store.retain([{ id: first[1]!.id, envelope: { ...first[1]!.envelope, attempts: 9 } }])
+  await store.close() // seals the segment the retained record went to; until then it is the writer's own
   const reopened = new FileStore(dir)
   const second = await readAll(reopened)
   assert.deepEqual(second.map((r) => [r.envelope.record, r.envelope.attempts]), [['b', 9]])
   await reopened.ack(second.map((r) => r.id))
   assert.deepEqual(await readAll(new FileStore(dir)), [])
   assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.ndjson')), [], 'fully acked segments are removed')
-  await store.close()
   await reopened.close()
 })
 
@@ -66,14 +66,15 @@ test('a torn last line is skipped and reported, not a crash', async (t) => {
   assert.deepEqual(reported, [{ segment, line: 3 }])
 })
 
-test('a record JSON cannot hold is stored as text, not a failed put', async (t) => {
+test('a record JSON cannot hold is stored as its JSON-safe copy, not a failed put', async (t) => {
   const store = new FileStore(tempDir(t))
   const cyclic: Record<string, unknown> = { a: 1 }
   cyclic.self = cyclic
   await store.put([envelope(10n), envelope(cyclic)])
   const all = await readAll(store)
-  assert.deepEqual(all.map((r) => r.envelope.record), ['10', '[object Object]'])
-  assert.match(all[0]!.envelope.error!, /stored as text/)
+  assert.deepEqual(all.map((r) => r.envelope.record), ['10', { a: 1, self: '[Circular $]' }])
+  assert.match(all[0]!.envelope.error!, /stored as a JSON-safe copy: \$: BigInt cannot be encoded as JSON/)
+  assert.match(all[1]!.envelope.error!, /\$\.self: circular reference to \$/)
 })
 
 test('a directory that cannot be created rejects put with ERR_STORE', async (t) => {

@@ -1,11 +1,12 @@
 import type { BatchEncoding, Target } from './encoding.js'
-import { requestTo, toJson } from './request-target.js'
+import { requestTo } from './request-target.js'
+import { jsonText } from '../shared/json-safe.js'
 
 /**
  * A batch body framed as `open piece sep piece … close` (NDJSON: '' / '\n' / '\n';
  * JSON array: '[' / ',' / ']'), each piece a record's JSON text.
  */
-export function framedEncoding (target: Target, contentType: string, open: string, sep: string, close: string, piece: (record: unknown) => string = toJson): BatchEncoding {
+export function framedEncoding (target: Target, contentType: string, open: string, sep: string, close: string, piece: (record: unknown) => string = jsonText): BatchEncoding {
   const headers = target.headers['content-type'] === undefined ? { ...target.headers, 'content-type': contentType } : target.headers
   const fixed = Buffer.byteLength(open) + Buffer.byteLength(close)
   const sepBytes = Buffer.byteLength(sep)

@@ -2,7 +2,8 @@ import { request } from 'undici'
 import { InvalidOptionError, InvalidRecordError } from '../errors.js'
 import type { OutgoingRequest, TransportResponse } from '../transports/transport.js'
 import type { BatchEncoding, Target, Verdict } from './encoding.js'
-import { requestTo, toJson } from './request-target.js'
+import { requestTo } from './request-target.js'
+import { jsonText } from '../shared/json-safe.js'
 
 export interface InlongEncodingOptions {
   groupId: string
@@ -38,7 +39,7 @@ export function inlongEncoding (target: Target, options: Record<string, unknown>
   return {
     batch: true,
     piece: (record) => {
-      const line = typeof record === 'string' ? record : toJson(record)
+      const line = typeof record === 'string' ? record : jsonText(record)
       if (line.includes('\n')) throw new InvalidRecordError('an inlong record must not contain "\\n" (it separates records in body)')
       return line
     },

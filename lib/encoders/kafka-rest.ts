@@ -1,6 +1,7 @@
 import type { TransportResponse } from '../transports/transport.js'
 import type { BatchEncoding, Target, Verdict } from './encoding.js'
-import { requestTo, toJson } from './request-target.js'
+import { requestTo } from './request-target.js'
+import { jsonText } from '../shared/json-safe.js'
 import { decodable } from './batch-encodings.js'
 
 const V2_JSON = 'application/vnd.kafka.json.v2+json'
@@ -20,7 +21,7 @@ export function kafkaRestEncoding (target: Target): BatchEncoding {
   const fixed = OPEN.length + CLOSE.length
   return decodable(target, {
     batch: true,
-    piece: (record) => `{"value":${toJson(record)}}`,
+    piece: (record) => `{"value":${jsonText(record)}}`,
     bodyBytes: (count, piecesBytes) => fixed + piecesBytes + Math.max(0, count - 1),
     assemble: (pieces) => requestTo(target, headers, OPEN + pieces.join(',') + CLOSE),
     judge: judgeOffsets

@@ -1,6 +1,7 @@
 import { InvalidRecordError } from '../errors.js'
 import type { RecordEncoding, Target } from './encoding.js'
-import { recordUrl, requestTo, splitUrl, toJson } from './request-target.js'
+import { recordUrl, requestTo, splitUrl } from './request-target.js'
+import { jsonText } from '../shared/json-safe.js'
 
 const JSON_TYPE = 'application/json'
 
@@ -12,7 +13,7 @@ function withType (target: Target, type: string): Record<string, string> {
 /** `json`: each record is sent as its JSON text. */
 export function jsonEncoding (target: Target): RecordEncoding {
   const headers = withType(target, JSON_TYPE)
-  const encoding: RecordEncoding = { batch: false, encode: (record) => requestTo(target, headers, toJson(record)) }
+  const encoding: RecordEncoding = { batch: false, encode: (record) => requestTo(target, headers, jsonText(record)) }
   // HEAD sends no body, so its records cannot be rebuilt from the request.
   if (target.method !== 'HEAD') encoding.decode = (request) => [JSON.parse(String(request.body))]
   return encoding

@@ -25,15 +25,3 @@ export function recordUrl (value: string, base: URL | undefined): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidRecordError(`record URL must be http or https: ${JSON.stringify(value.slice(0, 200))}`)
   return url
 }
-
-/** JSON text of a record; throws InvalidRecordError for what JSON cannot hold (undefined, BigInt, cycles). */
-export function toJson (record: unknown): string {
-  let text: string | undefined
-  try {
-    text = JSON.stringify(record)
-  } catch (err) {
-    throw new InvalidRecordError(`record cannot be serialized as JSON: ${(err as Error).message}`)
-  }
-  if (text === undefined) throw new InvalidRecordError(`record cannot be serialized as JSON: ${typeof record}`)
-  return text
-}

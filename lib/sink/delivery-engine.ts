@@ -22,7 +22,12 @@ export interface Job {
   request: OutgoingRequest | undefined
   attempts: number
   status: number | null
+  /** The last attempt's error, one line. */
   error: string | null
+  /** The first attempt's error, set once: the cause an operator needs when later attempts only time out. */
+  firstError: string | null
+  /** The last error as thrown (or an UnexpectedStatusError for an answer), for `err.cause`. */
+  cause: Error | undefined
   epoch: Epoch
   /** Replay's bookkeeping (store ids), carried through untouched. */
   tags: unknown[] | undefined
@@ -218,11 +223,12 @@ export class DeliveryEngine extends EventEmitter {
     const url = job.request === undefined ? (this.options.url?.href ?? '') : job.request.origin + job.request.path
     const method = job.request?.method ?? this.options.method
     const failedAt = Date.now()
-    return this.recordsOf(job).map((record) => ({ record, url, method, attempts: job.attempts, status: job.status, error: job.error, failedAt }))
+    const error = envelopeError(job.firstError, job.error)
+    return this.recordsOf(job).map((record) => ({ record, url, method, attempts: job.attempts, status: job.status, error, failedAt }))
   }
 
   #newJob (records: unknown[] | undefined, count: number, request: OutgoingRequest | undefined, tags: unknown[] | undefined): Job {
-    const job: Job = { records, count, request, attempts: 0, status: null, error: null, epoch: this.#epochs[this.#epochs.length - 1]!, tags }
+    const job: Job = { records, count, request, attempts: 0, status: null, error: null, firstError: null, cause: undefined, epoch: this.#epochs[this.#epochs.length - 1]!, tags }
     this.#jobs.add(job)
     return job
   }
@@ -268,7 +274,9 @@ export class DeliveryEngine extends EventEmitter {
       this.#encoding.report?.(request.origin, verdict === 'success')
       if (verdict === 'success') return this.settle(job, 'delivered', response)
       job.status = response?.status ?? null
-      job.error = response !== undefined ? new UnexpectedStatusError(response.status, snippet(response.body)).message : describeError(error)
+      const cause = response !== undefined ? new UnexpectedStatusError(response.status, snippet(response.body)) : error
+      // An answer's error reads "unexpected status 503: …", without its code.
+      this.#noteError(job, cause, cause instanceof UnexpectedStatusError ? cause.message : describeError(error))
       if (verdict === 'retry' && job.attempts <= this.options.retries) this.#retryLater(job, response)
       else this.#giveUp(job, undefined)
     } catch (err) {
@@ -299,8 +307,14 @@ export class DeliveryEngine extends EventEmitter {
   }
 
   #giveUp (job: Job, err: unknown): void {
-    if (err !== undefined) job.error = describeError(err)
+    if (err !== undefined) this.#noteError(job, err instanceof Error ? err : new Error(String(err)), describeError(err))
     this.#failures.fail(job, this.envelopes(job))
+  }
+
+  #noteError (job: Job, cause: Error | undefined, error: string): void {
+    job.cause = cause
+    job.error = error
+    job.firstError ??= error
   }
 
   /** Resolves closed epochs from the oldest, in order, while nothing of theirs is pending. */
@@ -316,6 +330,26 @@ export class DeliveryEngine extends EventEmitter {
 
 function attemptWorker (this: DeliveryEngine, job: Job, done: (err: Error | null) => void): void {
   this.attempt(job, done)
+}
+
+/** Longest `error` an envelope gets. */
+const MAX_ENVELOPE_ERROR = 1000
+
+/**
+ * The envelope's `error`: the last error, and ` (first: …)` when the first attempt failed otherwise
+ * (ENOTFOUND, then timeouts), at most MAX_ENVELOPE_ERROR characters (the first error is cut first).
+ */
+export function envelopeError (first: string | null, last: string | null): string | null {
+  if (last === null || first === null || first === last) return bounded(last ?? first, MAX_ENVELOPE_ERROR)
+  const lastPart = bounded(last, MAX_ENVELOPE_ERROR - 40)
+  return `${lastPart} (first: ${bounded(first, MAX_ENVELOPE_ERROR - lastPart.length - 10)})`
+}
+
+/** `text` on one line, cut to `max` characters. */
+function bounded<T extends string | null> (text: T, max: number): T {
+  if (text === null) return text
+  const line = text.includes('\n') ? text.replace(/\s*\n\s*/g, ' ') : text
+  return (line.length <= max ? line : `${line.slice(0, max - 3)}...`) as T
 }
 
 function snippet (body: string): string {

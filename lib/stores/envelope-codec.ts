@@ -2,33 +2,25 @@
  * Envelopes to and from the text the network stores keep: the envelope JSON (as the file store's
  * lines), StreamPark's `{"values":[…],"timestamp":ms}`, and the envelope's fields without the record.
  */
-import { encodeEnvelopeLine } from './envelope-line.js'
+import { encodeEnvelopeLine, type EnvelopeMeta } from './envelope-line.js'
 import type { FailoverEnvelope } from './store.js'
+import { jsonSafeText } from '../shared/json-safe.js'
 
-export type EnvelopeMeta = Omit<FailoverEnvelope, 'record'>
+export { envelopeMeta, type EnvelopeMeta } from './envelope-line.js'
 
 /** The envelope as one JSON text (no newline). */
 export function envelopeJson (envelope: FailoverEnvelope): string {
   return encodeEnvelopeLine(envelope).slice(0, -1)
 }
 
-/** JSON text of any record; a record JSON cannot hold (BigInt, a cycle) is kept as its String() form. */
+/** JSON text of any record; a record JSON cannot hold (a BigInt, a cycle…) is kept as its JSON-safe copy. */
 export function recordJson (record: unknown): string {
-  try {
-    return JSON.stringify(record) ?? 'null'
-  } catch {
-    return JSON.stringify(String(record))
-  }
+  return jsonSafeText(record).text
 }
 
 /** StreamPark's failover value: `{"values":[record],"timestamp":failedAt}`. */
 export function streamParkJson (envelope: FailoverEnvelope): string {
   return `{"values":[${recordJson(envelope.record)}],"timestamp":${envelope.failedAt}}`
-}
-
-export function envelopeMeta (envelope: FailoverEnvelope): EnvelopeMeta {
-  const { url, method, attempts, status, error, failedAt } = envelope
-  return { url, method, attempts, status, error, failedAt }
 }
 
 /** Builds an envelope from stored fields, tolerating missing or mistyped ones (old or foreign rows). */
