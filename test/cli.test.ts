@@ -40,13 +40,22 @@ test('send delivers NDJSON from stdin and prints a summary', async (t) => {
   assert.match(c.out(), /delivered\s+50/)
 })
 
-test('send: bad lines are reported and make the exit code non-zero', async (t) => {
+test('send: bad lines are reported and kept in the failover store as ERR_INVALID_RECORD; without a store they count as lost', async (t) => {
+  const dir = tempDir(t)
   const receiver = await startReceiver()
   t.after(() => receiver.close())
   const c = io('{"a":1}\nnot json\n{"a":2}\n')
-  assert.equal(await main(['send', receiver.url], c.io), 1)
-  assert.match(c.err(), /line 2: not JSON/)
+  assert.equal(await main(['send', receiver.url, '--failover', `file:${dir}`], c.io), 0, c.out() + c.err())
+  assert.match(c.err(), /line 2: not JSON .*kept in failover/)
+  assert.match(c.out(), /bad lines\s+1 -> file:/)
   assert.equal(receiver.deliveredCount, 2)
+  const stored = []
+  for await (const batch of new FileStore(dir).read()) stored.push(...batch.map((s) => s.envelope))
+  assert.deepEqual(stored.map((e) => e.record), ['not json'])
+  assert.match(stored[0]!.error ?? '', /^ERR_INVALID_RECORD: line 2: not JSON/)
+  const off = io('{"a":1}\nnot json\n')
+  assert.equal(await main(['send', receiver.url, '--failover', 'false'], off.io), 1)
+  assert.match(off.out(), /bad lines\s+1 \(not stored: failover off\)/)
 })
 
 test('send: records neither delivered nor stored give exit code 1 and say how many', async (t) => {

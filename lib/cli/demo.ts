@@ -1,8 +1,7 @@
-import { Readable } from 'node:stream'
 import { parseArgs } from 'node:util'
 import { type CliIo, UsageError } from './io.js'
-import { WRITABLE_FLAGS, WRITABLE_FLAGS_HELP, writableOptions } from './writable-flags.js'
-import { deliver } from './deliver.js'
+import { WRITABLE_FLAGS, WRITABLE_FLAGS_HELP, graceMs, writableOptions } from './writable-flags.js'
+import { deliver, writeRecord } from './deliver.js'
 import { startDemoReceiver } from './demo-receiver.js'
 
 export const DEMO_HELP = `http-stream demo [--records N] [flags]
@@ -19,7 +18,12 @@ export async function run (argv: string[], io: CliIo): Promise<number> {
   try {
     const options = { backoff: { base: 20, max: 1000 }, ...writableOptions(values), url: receiver.url }
     io.stderr.write(`demo: ${count} records -> ${receiver.url} (503/429 now and then, every id % 997 === 0 refused)\n`)
-    return await deliver(Readable.from(generate(count)), options, io, 'demo', () => ({ 'receiver counted': receiver.received() }))
+    return await deliver(async (sink, stop) => {
+      for (const record of generate(count)) {
+        if (stop.requested.aborted || sink.destroyed) return
+        await writeRecord(sink, record, stop.requested)
+      }
+    }, options, io, { title: 'demo', graceMs: graceMs(values), extra: () => ({ 'receiver counted': receiver.received() }) })
   } finally {
     await receiver.close()
   }

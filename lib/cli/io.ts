@@ -9,10 +9,22 @@ export interface CliIo {
 
 export type Command = (argv: string[], io: CliIo) => Promise<number>
 
-/** Exit codes: 0 all delivered or stored; 1 some record neither (or a runtime error); 2 bad usage. */
+/**
+ * Exit codes: 0 all delivered or stored; 1 some record neither (or a runtime error); 2 bad usage,
+ * a bad option, a missing or locked store. After SIGINT/SIGTERM: 130/143 (see stop-request).
+ */
 export const EXIT = { ok: 0, lost: 1, usage: 2 } as const
 
 export class UsageError extends Error {}
+
+/** An error that ends the command with a given exit code; main prints `cause`. */
+export class CommandError extends Error {
+  readonly exitCode: number
+  constructor (exitCode: number, cause: unknown) {
+    super((cause as Error).message, { cause })
+    this.exitCode = exitCode
+  }
+}
 
 /** A whole-number flag value; anything else is a usage error naming the flag. */
 export function int (text: string, flag: string): number {

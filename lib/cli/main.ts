@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url'
 import { realpathSync } from 'node:fs'
 import { HttpStreamError } from '../errors.js'
-import { type CliIo, type Command, EXIT, UsageError } from './io.js'
+import { type CliIo, type Command, CommandError, EXIT, UsageError } from './io.js'
 import { SEND_HELP } from './send.js'
 import { DEMO_HELP } from './demo.js'
 import { REPLAY_HELP } from './replay.js'
@@ -27,7 +27,9 @@ ${SERVE_HELP.split('\n')[0]}
 ${READ_HELP.split('\n')[0]}
 
 'http-stream <command> --help' shows a command's flags.
-Exit codes: 0 every record delivered or stored; 1 some record neither, or an error; 2 bad usage.
+Exit codes: 0 every record delivered or stored; 1 some record neither, or an error; 2 bad usage,
+a bad option, a missing or locked store; 130/143 stopped by SIGINT/SIGTERM, every record read
+delivered or stored.
 `
 
 export async function main (argv: string[], io: CliIo = process): Promise<number> {
@@ -50,18 +52,29 @@ export async function main (argv: string[], io: CliIo = process): Promise<number
   }
   try {
     return await (await load()).run(rest, io)
-  } catch (err) {
+  } catch (thrown) {
+    const err = thrown instanceof CommandError ? thrown.cause : thrown
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
     const coded = err instanceof HttpStreamError ? `${err.code}: ` : ''
     io.stderr.write(`http-stream ${name}: ${coded}${(err as Error).message}\n`)
     if (usage) io.stderr.write(`see 'http-stream ${name} --help'\n`)
-    return usage || (err as { code?: string }).code === 'ERR_INVALID_OPTION' ? EXIT.usage : EXIT.lost
+    if (thrown instanceof CommandError) return thrown.exitCode
+    return usage || EXIT_2.has((err as { code?: string }).code ?? '') ? EXIT.usage : EXIT.lost
   }
+}
+
+/** Error codes that mean "fix the command line" (or wait for the other process): exit 2. */
+const EXIT_2 = new Set(['ERR_INVALID_OPTION', 'ERR_STORE_LOCKED'])
+
+/** After a signal the command has stored what it must; leave at once, even if requests are still open. */
+function exit (code: number): void {
+  process.exitCode = code
+  if (code > 128) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))
 }
 
 const invoked = process.argv[1] === undefined ? '' : pathToFileURL(realpathSync(process.argv[1])).href
 if (import.meta.url === invoked) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err: unknown) => {
+  main(process.argv.slice(2)).then(exit, (err: unknown) => {
     process.stderr.write(`http-stream: ${(err as Error).message}\n`)
     process.exitCode = EXIT.lost
   })

@@ -1,7 +1,9 @@
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
-import { createHttpReadable, type ReadFrom } from '../source/http-readable.js'
+import { createHttpReadable, type HttpReadable, type ReadFrom } from '../source/http-readable.js'
+import { HttpStreamClient } from '../source/http-stream-client.js'
 import { type CliIo, EXIT, UsageError, int } from './io.js'
+import { StopRequest } from './stop-request.js'
 
 export const READ_HELP = `http-stream read <url> --topic T [flags]   print a topic's records as NDJSON
   --group G            consumer group (default http-stream.<topic>); a restart resumes after its commits
@@ -10,7 +12,9 @@ export const READ_HELP = `http-stream read <url> --topic T [flags]   print a top
   --metadata           print { topic, partition, offset, key, value, timestamp } per record
   --include-timestamp  add _TIMESTAMP_ (epoch ms) to each value
   --poll-timeout MS    server-side wait per fetch (default 1000)
-  --auth-token T       send "Authorization: Bearer T"`
+  --auth-token T       send "Authorization: Bearer T"
+A topic the server does not have yet is reported on stderr, and read waits for its records.
+SIGINT/SIGTERM: stop fetching, commit what was printed, exit 130/143.`
 
 const FLAGS = {
   topic: { type: 'string' },
@@ -28,20 +32,31 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
   if (positionals.length !== 1) throw new UsageError('read takes exactly one <url>')
   if (v.topic === undefined) throw new UsageError('--topic is required')
   const max = v.max === undefined ? Infinity : int(v.max, '--max')
-  const readable = createHttpReadable(positionals[0] as string, {
+  const url = positionals[0] as string
+  const auth = v['auth-token'] === undefined ? undefined : { token: v['auth-token'] }
+  const options = {
     topic: v.topic,
     groupId: v.group,
     from: parseFrom(v.from),
     withMetadata: v.metadata === true,
     includeTimestamp: v['include-timestamp'] === true,
     pollTimeout: v['poll-timeout'] === undefined ? undefined : int(v['poll-timeout'], '--poll-timeout'),
-    auth: v['auth-token'] === undefined ? undefined : { token: v['auth-token'] }
-  })
-  const stop = (): void => { readable.destroy() }
-  const onSignal = (): void => stop()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  io.signal?.addEventListener('abort', stop, { once: true })
+    auth
+  }
+  const stop = new StopRequest(io)
+  try {
+    await warnIfMissing(url, v.topic, auth, io)
+    return await print(createHttpReadable(url, options), max, io, stop)
+  } finally {
+    stop.dispose()
+  }
+}
+
+/** Prints records until `max`, the end, or a stop request; the reader commits what was printed as it closes. */
+async function print (readable: HttpReadable, max: number, io: CliIo, stop: StopRequest): Promise<number> {
+  const quit = (): void => { readable.destroy() }
+  stop.requested.addEventListener('abort', quit, { once: true })
+  if (stop.requested.aborted) quit()
   let n = 0
   try {
     if (max === 0) return EXIT.ok
@@ -49,17 +64,27 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
       if (!io.stdout.write(`${JSON.stringify(record)}\n`)) await once(io.stdout, 'drain')
       if (++n >= max) break
     }
-    return EXIT.ok
+    return stop.exitCode ?? EXIT.ok
   } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') return EXIT.ok
+    if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') return stop.exitCode ?? EXIT.ok
     throw err
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    io.signal?.removeEventListener('abort', stop)
+    stop.requested.removeEventListener('abort', quit)
     if (!readable.destroyed) readable.destroy()
     // Leaving the loop early destroys the reader with an AbortError; wait for its cleanup (commit, delete).
     if (!readable.closed) await new Promise(resolve => readable.once('close', resolve))
+  }
+}
+
+/** Reading a topic that does not exist creates it and waits; say so, so a typo does not wait in silence. */
+async function warnIfMissing (url: string, topic: string, auth: { token: string } | undefined, io: CliIo): Promise<void> {
+  const client = new HttpStreamClient(url, { auth })
+  try {
+    if (await client.topic(topic) === null) io.stderr.write(`topic '${topic}' does not exist on ${url}; waiting for records\n`)
+  } catch {
+    // The server could not say; the reader reports its own errors.
+  } finally {
+    await client.close().catch(() => {})
   }
 }
 

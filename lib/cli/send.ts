@@ -1,38 +1,57 @@
-import { Readable } from 'node:stream'
-import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { type CliIo, EXIT, UsageError } from './io.js'
-import { WRITABLE_FLAGS, WRITABLE_FLAGS_HELP, writableOptions } from './writable-flags.js'
-import { deliver } from './deliver.js'
+import { WRITABLE_FLAGS, WRITABLE_FLAGS_HELP, graceMs, writableOptions } from './writable-flags.js'
+import { deliver, room } from './deliver.js'
+import { LineInput } from './line-input.js'
+import { BadLines } from './bad-lines.js'
 
 export const SEND_HELP = `http-stream send <url> [flags]   NDJSON on stdin, one record per line
-  With --encoding url or raw, each line is sent as a string; otherwise each line is parsed as JSON
-  (a line that is not JSON is reported and counts as not delivered).
+  With --encoding url or raw, each line is sent as a string; otherwise each line is parsed as JSON.
+  A line that is not JSON goes to the failover store as an ERR_INVALID_RECORD envelope whose record
+  is the line's text (with --failover false it counts as neither delivered nor stored).
+  SIGINT/SIGTERM: stop reading stdin, deliver what was read for --grace-ms, store the rest, exit 130/143.
 ${WRITABLE_FLAGS_HELP}`
 
-export async function run (argv: string[], io: CliIo): Promise<number> {
+export async function run (argv: string[], io: CliIo & { signal?: AbortSignal }): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: WRITABLE_FLAGS, allowPositionals: true, strict: true })
   if (positionals.length !== 1) throw new UsageError('send takes exactly one <url>')
   const options = { ...writableOptions(values), url: positionals[0]! }
   const asText = options.encoding === 'url' || options.encoding === 'raw'
-  let badLines = 0
-  async function * records (): AsyncGenerator<unknown> {
-    let n = 0
-    // Created here, when reading starts: readline drops lines emitted before it is iterated.
-    for await (const line of createInterface({ input: io.stdin, crlfDelay: Infinity })) {
-      n++
-      if (line.trim() === '') continue
-      if (asText) {
-        yield line
-        continue
-      }
+  const input = new LineInput(io.stdin)
+  let bad: BadLines | undefined
+  const code = await deliver(async (sink, stop) => {
+    bad = new BadLines(io, sink.store, { url: options.url, method: options.method ?? 'POST' })
+    const take = (line: string, n: number): unknown => {
+      if (line.trim() === '') return undefined
+      if (asText) return line
       try {
-        yield JSON.parse(line)
-      } catch {
-        if (++badLines <= 5) io.stderr.write(`line ${n}: not JSON, skipped\n`)
+        return JSON.parse(line)
+      } catch (err) {
+        bad!.add(n, line, `not JSON (${(err as Error).message})`)
+        return undefined
       }
     }
-  }
-  const code = await deliver(Readable.from(records()), options, io, 'send', (): Record<string, number> => badLines > 0 ? { 'bad lines': badLines } : {})
-  return badLines > 0 ? EXIT.lost : code
+    // Every line is written before the next read; only a full sink makes us wait (and stop cuts the wait).
+    const writeAll = (lines: string[], first: number): boolean => {
+      let more = true
+      lines.forEach((line, i) => {
+        const record = take(line, first + i)
+        if (record !== undefined && !sink.destroyed) more = sink.write(record)
+      })
+      return more
+    }
+    for (let lines = await input.next(stop.requested); lines !== null && !sink.destroyed; lines = await input.next(stop.requested)) {
+      const more = writeAll(lines, input.count - lines.length + 1)
+      await bad.flush()
+      if (!more) await room(sink, stop.requested)
+    }
+    if (!stop.requested.aborted) return
+    // Stopped: what was read from the pipe is ours to deliver or store; the rest stays in the pipe.
+    const before = input.count
+    const { lines, partial } = input.stop()
+    if (!sink.destroyed) writeAll(lines, before + 1)
+    if (partial !== undefined) bad.add(input.count + 1, partial, 'cut off by the signal (the rest of the line was not read)')
+    await bad.flush()
+  }, options, io, { title: 'send', graceMs: graceMs(values), extra: () => ({ 'lines read': input.count, ...bad?.fields() }) })
+  return (bad?.lost ?? 0) > 0 ? EXIT.lost : code
 }

@@ -1,7 +1,7 @@
-import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { createHttpStreamServer, type HttpStreamServerOptions } from '../server/server.js'
 import { type CliIo, EXIT, UsageError, int } from './io.js'
+import { StopRequest, aborted } from './stop-request.js'
 
 export const SERVE_HELP = `http-stream serve [flags]   run a stream server until SIGINT/SIGTERM
   --port P                 port (default 8082; 0 picks a free one)
@@ -13,7 +13,8 @@ export const SERVE_HELP = `http-stream serve [flags]   run a stream server until
   --retention-bytes N      memory: value bytes kept per topic (default 64 MiB)
   --on-full reject|drop-oldest   memory: answer 429 (default) or evict with counted drops
   --instance-timeout-ms N  idle consumer instances expire (default 300000)
-Prints "listening on <url>" once ready.`
+  --grace-ms MS            at SIGINT/SIGTERM, wait this long for the server to close (default 10000)
+Prints "listening on <url>" once ready. SIGINT/SIGTERM: stop accepting, close, exit 130/143.`
 
 const FLAGS = {
   port: { type: 'string' },
@@ -24,7 +25,8 @@ const FLAGS = {
   'retention-records': { type: 'string' },
   'retention-bytes': { type: 'string' },
   'on-full': { type: 'string' },
-  'instance-timeout-ms': { type: 'string' }
+  'instance-timeout-ms': { type: 'string' },
+  'grace-ms': { type: 'string' }
 } as const
 
 export async function run (argv: string[], io: CliIo & { signal?: AbortSignal }): Promise<number> {
@@ -41,27 +43,18 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
   }
   if (v['on-full'] !== undefined) options.onFull = v['on-full'] as 'reject'
   const server = createHttpStreamServer(options)
-  await server.listen(int(v.port ?? '8082', '--port'), v.host ?? '127.0.0.1')
-  io.stdout.write(`listening on ${server.url} (receiver ${server.receiver.kind})\n`)
-  await stopRequested(io.signal)
-  io.stderr.write('closing\n')
-  await server.close()
-  return EXIT.ok
-}
-
-/** Resolves at SIGINT/SIGTERM, or when the given signal aborts (tests). */
-export async function stopRequested (signal: AbortSignal | undefined): Promise<void> {
-  const controller = new AbortController()
-  const stop = (): void => controller.abort()
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
-  signal?.addEventListener('abort', stop, { once: true })
-  if (signal?.aborted === true) stop()
+  const stop = new StopRequest(io, v['grace-ms'] === undefined ? 10_000 : int(v['grace-ms'], '--grace-ms'))
   try {
-    if (!controller.signal.aborted) await once(controller.signal, 'abort')
+    await server.listen(int(v.port ?? '8082', '--port'), v.host ?? '127.0.0.1')
+    io.stdout.write(`listening on ${server.url} (receiver ${server.receiver.kind})\n`)
+    await aborted(stop.requested)
+    io.stderr.write('closing\n')
+    // The server stops accepting at once; a close that outlasts the grace period is left behind.
+    const closing = server.close()
+    closing.catch(() => {})
+    await Promise.race([closing, aborted(stop.now)])
   } finally {
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
-    signal?.removeEventListener('abort', stop)
+    stop.dispose()
   }
+  return stop.exitCode ?? EXIT.ok
 }

@@ -21,7 +21,8 @@ export const WRITABLE_FLAGS = {
   'linger-ms': { type: 'string' },
   failover: { type: 'string' },
   transport: { type: 'string' },
-  config: { type: 'string' }
+  config: { type: 'string' },
+  'grace-ms': { type: 'string' }
 } satisfies NonNullable<ParseArgsConfig['options']>
 
 export const WRITABLE_FLAGS_HELP = `  -X, --method M           GET POST PUT PATCH DELETE OPTIONS TRACE HEAD (default POST)
@@ -39,9 +40,17 @@ export const WRITABLE_FLAGS_HELP = `  -X, --method M           GET POST PUT PATC
   --linger-ms MS           batch: wait for a partial batch
   --failover URI|false     store for undeliverable records (default file:./http-failover)
   --transport T            undici (default) or got
-  --config FILE            StreamPark YAML (http.sink.threshold.*, failover.*); flags win`
+  --config FILE            StreamPark YAML (http.sink.threshold.*, failover.*); flags win
+  --grace-ms MS            after SIGINT/SIGTERM, keep delivering this long, then store the rest
+                           in failover (default 10000; a second signal stores at once)`
 
 type Values = Record<string, string | boolean | string[] | undefined>
+
+/** `--grace-ms` (default 10000): how long a signalled command keeps delivering before it stores the rest. */
+export function graceMs (values: Values): number {
+  const v = values['grace-ms']
+  return typeof v === 'string' ? wholeNumber(v, '--grace-ms') : 10_000
+}
 
 /** Turns parsed flags into writable options (validated later by createHttpWritable). */
 export function writableOptions (values: Values): HttpWritableOptions {

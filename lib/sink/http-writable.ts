@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
-import { DeliveryFailedError, FailoverStoreError, StreamDestroyedError, HttpStreamError, describeError } from '../errors.js'
+import { DeliveryFailedError, FailoverStoreError, StreamDestroyedError, HttpStreamError, InvalidOptionError, describeError } from '../errors.js'
 import { resolveOptions, type HttpWritableOptions } from './options.js'
 import { DeliveryEngine, type EngineStats, type Job } from './delivery-engine.js'
 import { FailoverTransform, type FailoverItem } from './failover-transform.js'
@@ -13,6 +13,13 @@ class FlushMarker {
 }
 
 type Chunk = { chunk: unknown }
+
+export interface CloseOptions {
+  /** ms to wait for every record inside to be delivered before `destroy()` sends the rest to failover. Default 10000; `Infinity` waits for ever. */
+  graceMs?: number
+  /** Aborting it ends the grace period at once (a second Ctrl-C): the records still inside go to failover. */
+  signal?: AbortSignal
+}
 
 /**
  * An object-mode Writable that delivers each record over HTTP (see createHttpWritable). `write()`
@@ -34,6 +41,8 @@ export class HttpWritable extends Writable {
   #markersBuffered = 0
   #needDrain = false
   #fatal: Error | undefined
+  /** The counters as they stood once destroy() had stored (or failed to store) what was inside. */
+  #final: EngineStats | undefined
 
   constructor (options: HttpWritableOptions = {}) {
     const resolved = resolveOptions(options)
@@ -58,8 +67,14 @@ export class HttpWritable extends Writable {
     this.#engine.onSettled = () => this.#maybeDrain()
   }
 
+  /** The failover store (undefined with `failover: false`): the CLI stores input lines it cannot parse in it. */
+  get store (): Store | undefined {
+    return this.#store
+  }
+
   /** Counters: `{ written, delivered, retried, failedOver, inFlight, queued }`. */
   stats (): EngineStats {
+    if (this.#final !== undefined) return { ...this.#final }
     const stats = this.#engine.stats()
     const buffered = this.#buffered()
     return { ...stats, written: stats.written + buffered, queued: stats.queued + buffered }
@@ -75,6 +90,37 @@ export class HttpWritable extends Writable {
       this.#flushes.add(marker)
       this.#markersBuffered++
       super.write(marker)
+    })
+  }
+
+  /**
+   * Ends the sink and waits up to `graceMs` for 'finish' (everything delivered or stored); then
+   * destroys it, which puts the records still inside into failover. Resolves with the final stats
+   * once every record written is delivered or stored; rejects with the stream's error otherwise
+   * (`err.records`: the records neither delivered nor stored).
+   */
+  close (options: CloseOptions = {}): Promise<EngineStats> {
+    const { graceMs = 10_000, signal } = options
+    if (typeof graceMs !== 'number' || Number.isNaN(graceMs) || graceMs < 0) throw new InvalidOptionError('graceMs', `must be a number >= 0 or Infinity (got ${String(graceMs)})`)
+    return new Promise((resolve, reject) => {
+      const hurry = (): void => { this.destroy() }
+      const timer = Number.isFinite(graceMs) ? setTimeout(hurry, graceMs) : undefined
+      const settle = (): void => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', hurry)
+        this.off('error', ignore)
+        const err = this.errored
+        if (err !== null) reject(err)
+        else resolve(this.stats())
+      }
+      const ignore = (): void => {}
+      // The error is this promise's rejection; without a listener it would also crash the process.
+      this.on('error', ignore)
+      if (this.closed) return settle()
+      this.once('close', settle)
+      signal?.addEventListener('abort', hurry, { once: true })
+      if (signal?.aborted === true) return hurry()
+      if (!this.writableEnded && !this.destroyed) this.end()
     })
   }
 
@@ -123,17 +169,24 @@ export class HttpWritable extends Writable {
   }
 
   override _destroy (error: Error | null, callback: (error?: Error | null) => void): void {
+    const before = this.stats()
     for (const marker of this.#flushes) marker.reject(this.#fatal ?? error ?? new HttpStreamError('ERR_STREAM_DESTROYED', 'destroyed before the flush completed'))
     this.#flushes.clear()
     if (this.#fatal !== undefined) {
       this.#release().then(() => callback(this.#fatal), () => callback(this.#fatal))
       return
     }
+    // Taken before stop(): stop() releases a held write callback, and Node then empties the buffer of a destroyed stream.
+    const buffered = this.#bufferedEnvelopes()
     const left = this.#engine.stop()
-    const envelopes = [...left.flatMap((job) => this.#engine.envelopes(job)), ...this.#bufferedEnvelopes()]
+    const envelopes = [...left.flatMap((job) => this.#engine.envelopes(job)), ...buffered]
     for (const envelope of envelopes) envelope.error = `stream destroyed before delivery${envelope.error === null ? '' : ` (last: ${envelope.error})`}`
     const records = envelopes.map((e) => e.record)
-    const done = (err: Error | null): void => { this.#release().then(() => callback(err), () => callback(err)) }
+    const done = (err: Error | null): void => {
+      const stored = err === error ? records.length : 0
+      this.#final = { ...before, failedOver: before.failedOver + stored, inFlight: 0, queued: records.length - stored }
+      this.#release().then(() => callback(err), () => callback(err))
+    }
     if (records.length === 0) return done(error)
     if (this.#store === undefined) return done(new StreamDestroyedError(records, { cause: error ?? undefined }))
     this.#store.put(envelopes).then(() => {
@@ -144,7 +197,7 @@ export class HttpWritable extends Writable {
 
   #onUndeliverable (job: Job, envelopes: FailoverEnvelope[]): void {
     if (this.#failover === undefined) {
-      this.#fail(new DeliveryFailedError(`${job.count} record(s) could not be delivered to ${envelopes[0]?.url ?? ''} after ${job.attempts} attempt(s): ${job.error ?? 'unknown error'}`, []))
+      this.#fail(new DeliveryFailedError(`could not deliver to ${envelopes[0]?.url ?? ''} after ${job.attempts} attempt(s): ${envelopes[0]?.error ?? job.error ?? 'unknown error'}`, [], { cause: job.cause }))
       return
     }
     this.#failover.write({ envelopes, token: job })
@@ -153,11 +206,12 @@ export class HttpWritable extends Writable {
   /** Errors the stream once, with every record not delivered nor stored in `err.records`. */
   #fail (cause: Error): void {
     if (this.#fatal !== undefined || this.destroyed) return
+    const buffered = this.#bufferedEnvelopes().map((e) => e.record)
     const left = this.#engine.stop()
-    const records = [...left.flatMap((job) => this.#engine.recordsOf(job)), ...this.#bufferedEnvelopes().map((e) => e.record)]
+    const records = [...left.flatMap((job) => this.#engine.recordsOf(job)), ...buffered]
     this.#fatal = cause instanceof FailoverStoreError
       ? new FailoverStoreError(cause.message, records, { cause: cause.cause })
-      : new DeliveryFailedError(cause.message, records, { cause: (cause as { cause?: unknown }).cause })
+      : new DeliveryFailedError(`${records.length} record(s) not delivered: ${cause.message}`, records, { cause: cause instanceof DeliveryFailedError ? cause.cause : cause })
     this.destroy(this.#fatal)
   }
 
