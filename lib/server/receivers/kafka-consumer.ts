@@ -1,10 +1,11 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs'
 import type {
   ConsumedRecord, ConsumerOptions, LagEntry, PollOptions, ReceiverConsumer, TopicPartition,
   TopicPartitionOffset, TopicPartitionTimestamp
 } from './receiver.js'
 import { BackendError, IllegalStateError, ReceiverError } from './receiver-errors.js'
 import type { KafkaReceiverOptions } from './kafka-options.js'
+import { fromKafkaMessage, NotJsonMessageError } from './kafka-message.js'
 
 /** kafkajs errors that mean "the brokers could not be reached in time": trying again may work. */
 const UNREACHABLE = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSNoBrokerAvailableError', 'KafkaJSBrokerNotFound', 'KafkaJSLockTimeout'])
@@ -24,11 +25,14 @@ const LATEST = '-1'
  * A Kafka REST consumer instance backed by a kafkajs consumer in its group. kafkajs pushes batches;
  * they wait in a bounded buffer (partitions are paused past `maxBufferedRecords`) until a poll takes
  * them. Offsets are committed only when asked (or at the next poll with auto-commit), never by kafkajs.
+ * Messages are decoded as JSON (`kafka-message.ts`); one that is not JSON stops the polls at its
+ * offset with `NotJsonMessageError` (as Confluent's json consumer does) until a seek moves past it.
  */
 export class KafkaConsumerInstance implements ReceiverConsumer {
   private consumer: Consumer | undefined
   private topics: string[] = []
-  private buffer: ConsumedRecord[] = []
+  /** Records in arrival order; a message that is not JSON waits here as the error answering for it. */
+  private buffer: Array<ConsumedRecord | NotJsonMessageError> = []
   private head = 0
   private readonly taken = new Map<string, TopicPartitionOffset>()
   private readonly highWatermarks = new Map<string, number>()
@@ -94,7 +98,12 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
     const out: ConsumedRecord[] = []
     let bytes = 0
     while (this.head < this.buffer.length) {
-      const r = this.buffer[this.head] as ConsumedRecord
+      const r = this.buffer[this.head] as ConsumedRecord | NotJsonMessageError
+      // Records before it are answered first; then it answers every poll until a seek moves past it.
+      if (r instanceof NotJsonMessageError) {
+        if (out.length > 0) break
+        throw r
+      }
       if (out.length > 0 && bytes + r.bytes > options.maxBytes) break
       out.push(r)
       bytes += r.bytes
@@ -188,7 +197,7 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
     const generation = this.generation
     for (const m of batch.messages) {
       if (!isRunning() || isStale() || generation !== this.generation) return
-      this.buffer.push(toRecord(batch.topic, batch.partition, m))
+      this.buffer.push(fromKafkaMessage(batch.topic, batch.partition, m))
       resolveOffset(m.offset)
     }
     this.highWatermarks.set(`${batch.topic}:${batch.partition}`, Number(batch.highWatermark))
@@ -260,39 +269,6 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
     const bound = new Promise<void>(resolve => { timer = setTimeout(resolve, Math.min(this.settings.sessionTimeout ?? 30000, 10000)) })
     await Promise.race([leaving, bound])
     clearTimeout(timer)
-  }
-}
-
-function toRecord (topic: string, partition: number, m: KafkaMessage): ConsumedRecord {
-  const text = m.value === null ? 'null' : m.value.toString('utf8')
-  return {
-    topic,
-    partition,
-    offset: Number(m.offset),
-    key: m.key === null || m.key === undefined ? null : parseLoose(m.key.toString('utf8')),
-    value: parseLoose(text),
-    timestamp: Number(m.timestamp),
-    headers: headersOf(m.headers),
-    bytes: m.value === null ? 4 : m.value.length
-  }
-}
-
-function headersOf (headers: KafkaMessage['headers']): Record<string, string> | undefined {
-  if (headers === undefined) return undefined
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(headers)) {
-    const first = Array.isArray(v) ? v[0] : v
-    if (first !== undefined) out[k] = first.toString()
-  }
-  return out
-}
-
-/** JSON when it parses (what this server wrote), else the text itself (other producers). */
-function parseLoose (text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
   }
 }
 

@@ -1,6 +1,7 @@
 import { Kafka, logLevel, Partitioners, type Admin, type Message, type Producer } from 'kafkajs'
 import { InvalidOptionError } from '../../errors.js'
 import { KafkaConsumerInstance, kafkaFailure } from './kafka-consumer.js'
+import { toKafkaMessage } from './kafka-message.js'
 import type { ConsumerOptions, LagEntry, ProducedOffset, ProduceRecord, Receiver, ReceiverConsumer, ReceiverOperation, TopicInfo } from './receiver.js'
 import { ReceiverClosedError } from './receiver-errors.js'
 import type { KafkaReceiverOptions } from './kafka-options.js'
@@ -23,7 +24,8 @@ export function parseKafkaUri (uri: string, field: string): string[] {
 /**
  * Forwards records to Kafka with kafkajs: produce answers only after the brokers ack (acks -1; not
  * idempotent, no admin/controller calls, so librdkafka's mock cluster serves it). Consumer instances
- * are kafkajs consumers in their group, so reads work too.
+ * are kafkajs consumers in their group, so reads work too. Keys and values are in Confluent's JSON
+ * embedded format on the wire (`kafka-message.ts`), so any Kafka client reads what we wrote.
  */
 export class KafkaReceiver implements Receiver {
   readonly kind = 'kafka'
@@ -53,12 +55,7 @@ export class KafkaReceiver implements Receiver {
   async produce (topic: string, records: ProduceRecord[]): Promise<ProducedOffset[]> {
     this.checkOpen()
     const producer = await this.connected('producer')
-    const messages: Message[] = records.map(r => ({
-      key: r.key === undefined || r.key === null ? null : typeof r.key === 'string' ? r.key : JSON.stringify(r.key),
-      value: r.raw ?? JSON.stringify(r.value),
-      partition: r.partition,
-      headers: r.headers
-    }))
+    const messages = records.map(r => toKafkaMessage(r))
     const offsets: ProducedOffset[] = []
     for (let i = 0; i < messages.length; i += SEND_CHUNK) {
       const chunk = messages.slice(i, i + SEND_CHUNK)
