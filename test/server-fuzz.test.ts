@@ -10,6 +10,8 @@ import { call, consumer, drain, FORM, NDJSON, rawExchange, startServer, V2, V2_J
 const REQUESTS = 3000
 const RAW = 400
 const TOPICS = ['f0', 'f1', 'f2']
+/** Names that index Object.prototype when a table inherits: `constructor`, `__proto__`, `toString`, … */
+const PROTO = Object.getOwnPropertyNames(Object.prototype)
 
 /** mulberry32: a small seeded PRNG. */
 function prng (seed: number): () => number {
@@ -36,9 +38,10 @@ function generator (rand: () => number): () => Fuzzed {
     return text
   }
   const valid = (): string => JSON.stringify({ records: Array.from({ length: 1 + Math.floor(rand() * 3) }, (_, i) => ({ value: { i, s: garbage(3) } })) })
-  const topic = (): string => rand() < 0.8 ? pick(TOPICS) : pick(['..', '%2e', 'a%20b', 'x'.repeat(260), '%ZZ', encodeURIComponent(garbage(4)), ''])
+  const topic = (): string => rand() < 0.7 ? pick(TOPICS) : rand() < 0.3 ? pick(PROTO) : pick(['..', '%2e', 'a%20b', 'x'.repeat(260), '%ZZ', encodeURIComponent(garbage(4)), ''])
   return () => {
     const kind = rand()
+    if (kind < 0.05) return { method: pick(['GET', 'POST', 'DELETE']), path: `/${pick(PROTO)}${pick(['', '/x', `/${pick(PROTO)}`])}`, type: V2_JSON, body: valid() }
     if (kind < 0.35) {
       return { method: pick(['POST', 'POST', 'PUT', 'GET', 'PATCH']), path: `/topics/${topic()}`, type: pick([V2_JSON, V2_JSON, 'application/json', 'text/plain', 'application/vnd.kafka.binary.v2+json']), body: mutate(valid()) }
     }
@@ -47,18 +50,18 @@ function generator (rand: () => number): () => Fuzzed {
       return { method: 'POST', path: `/topics/${topic()}`, type: NDJSON, body: lines.join(pick(['\n', '\r\n', '\n\n'])) }
     }
     if (kind < 0.65) {
-      const action = pick(['actionSendStream', 'actionFetchSchema', 'actionSubscribe', 'actionFetchStream', 'actionUnsubscribe', 'nope', ''])
-      const body = JSON.stringify({ action, topic: topic(), rows: rand() < 0.7 ? [1, 'two', { three: 3 }] : 'rows', subscriberId: pick(['a:b', 'x', ':', 'g:subscriber-1']), ack: pick([0, -1, 'x', { f0: 'z' }]) })
+      const action = pick(['actionSendStream', 'actionFetchSchema', 'actionSubscribe', 'actionFetchStream', 'actionUnsubscribe', 'nope', '', pick(PROTO)])
+      const body = JSON.stringify({ action, topic: topic(), rows: rand() < 0.7 ? [1, 'two', { three: 3 }] : 'rows', subscriberId: pick(['a:b', 'x', ':', 'g:subscriber-1', `${pick(PROTO)}:${pick(PROTO)}`]), ack: pick([0, -1, 'x', { f0: 'z' }]) })
       return { method: pick(['POST', 'POST', 'GET']), path: '/actions', type: 'application/json', body: mutate(body) }
     }
     if (kind < 0.8) {
       const lines = 1 + Math.floor(rand() * 3)
-      const fields: Record<string, string> = { groupId: pick(['g', '', ' ', 'g/../x', garbage(3)]), streamId: pick(['s', '', garbage(2)]), body: Array.from({ length: lines }, () => garbage(4)).join('\n'), cnt: String(lines) }
+      const fields: Record<string, string> = { groupId: pick(['g', '', ' ', 'g/../x', garbage(3), pick(PROTO)]), streamId: pick(['s', '', garbage(2)]), body: Array.from({ length: lines }, () => garbage(4)).join('\n'), cnt: String(lines) }
       if (rand() < 0.2) delete fields.body
       const encoded = new URLSearchParams(fields).toString()
       return { method: pick(['POST', 'GET', 'DELETE']), path: `/dataproxy/${pick(['message', 'message', 'heartbeat', 'other'])}${rand() < 0.3 ? `?${encoded}` : ''}`, type: pick([FORM, FORM, 'application/json']), body: rand() < 0.2 ? mutate(encoded) : encoded, inlongLines: lines }
     }
-    const instance = `/consumers/${pick(['g', '..', garbage(3)])}/instances/${pick(['c', 'zz'])}`
+    const instance = `/consumers/${pick(['g', '..', garbage(3), pick(PROTO)])}/instances/${pick(['c', 'zz', pick(PROTO)])}`
     return { method: pick(['GET', 'POST', 'DELETE']), path: `${instance}${pick(['', '/records', '/offsets', '/positions', '/positions/end', '/subscription', '/nope'])}?timeout=${pick(['0', '-1', 'x', '99999999999999999999'])}`, type: V2, body: mutate('{"offsets":[{"topic":"f0","partition":0,"offset":0}],"partitions":[{"topic":"f1","partition":0}],"topics":["f2"]}') }
   }
 }
@@ -94,7 +97,7 @@ describe('fuzz', () => {
           assert.ok(typeof a.json?.error_code === 'number' && typeof a.json?.message === 'string', `JSON error body for ${f.method} ${f.path}: ${a.text.slice(0, 100)}`)
           continue
         }
-        const topic = /^\/topics\/(f\d)$/.exec(f.path)?.[1]
+        const topic = /^\/topics\/([A-Za-z0-9_]+)$/.exec(f.path)?.[1]
         if (topic !== undefined && f.method === 'POST') accepted.set(topic, (accepted.get(topic) ?? 0) + (a.json.count ?? a.json.offsets.length))
         if (f.path === '/actions' && typeof a.json?.count === 'number') accepted.set(a.json.topic, (accepted.get(a.json.topic) ?? 0) + a.json.count)
         if (f.path.startsWith('/dataproxy/message') && a.json?.code === '0') {

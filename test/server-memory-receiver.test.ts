@@ -42,6 +42,15 @@ describe('memory receiver: retention and backpressure', () => {
     assert.deepEqual([huge.status, huge.json.error_code], [413, 41301])
   })
 
+  it('charges Kafka REST records the bytes of their own JSON text, not a share of the request', async (t) => {
+    const { url } = await startServer(t, { retention: { records: 1000, bytes: 100 } })
+    await consumer(url, 'g', 'c', ['r'])
+    const value = 'x'.repeat(38)
+    assert.equal((await produce(url, 'r', [value, value])).status, 200, 'two values of 40 bytes of JSON fit in 100 bytes')
+    const third = await produce(url, 'r', [value])
+    assert.deepEqual([third.status, third.json.error_code], [429, 42901])
+  })
+
   it('without any group the topic keeps everything until full (nothing is evicted unread)', async (t) => {
     const { url } = await startServer(t, { retention: { records: 3 } })
     assert.equal((await produce(url, 'lonely', [1, 2, 3])).status, 200)

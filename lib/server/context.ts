@@ -1,14 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ConsumerInstances } from './consumer-instances.js'
 import { readBody } from './http-io.js'
-import { parseGuardedJson } from './json-guard.js'
+import { parseGuardedJson, type JsonLimits } from './json-guard.js'
 import type { ServerMetrics } from './metrics.js'
 import type { Receiver, ReceiverOperation } from './receivers/receiver.js'
 import { UnsupportedOperationError } from './receivers/receiver-errors.js'
 
-export interface ServerLimits {
+export interface ServerLimits extends JsonLimits {
   maxBodyBytes: number
-  maxJsonDepth: number
   /** Longest long-poll a fetch may ask for (ms). */
   maxPollTimeoutMs: number
   /** Poll wait when the request names none (ms). */
@@ -49,9 +48,9 @@ export function requireOperation (receiver: Receiver, operation: ReceiverOperati
   if (!receiver.operations.has(operation)) throw new UnsupportedOperationError(receiver.kind, operation)
 }
 
-/** Reads the body as guarded JSON (depth limit, no prototype keys); an empty body gives `empty`. */
+/** Reads the body as guarded JSON (depth, key and string limits, no prototype keys); an empty body gives `empty`. */
 export async function readJson (ctx: RouteContext, ex: Exchange, empty?: unknown): Promise<unknown> {
   const body = await readBody(ex.req, ex.res, ctx.limits.maxBodyBytes)
   if (body.length === 0 && empty !== undefined) return empty
-  return parseGuardedJson(body.toString('utf8'), ctx.limits.maxJsonDepth)
+  return parseGuardedJson(body.toString('utf8'), ctx.limits)
 }

@@ -38,7 +38,7 @@ export class ServerMetrics {
     perTopic('http_stream_records_out_total', 'Records handed to consumers.', this.recordsOut)
     perTopic('http_stream_bytes_in_total', 'Value bytes accepted by the server.', this.bytesIn)
     perTopic('http_stream_bytes_out_total', 'Value bytes handed to consumers.', this.bytesOut)
-    perTopic('http_stream_throttled_total', 'Produce requests refused with 429 because the topic was full.', this.throttled)
+    perTopic('http_stream_throttled_total', "Produce requests refused with 429 because the topic or the server's memory budget was full.", this.throttled)
     perTopic('http_stream_records_dropped_total', "Records evicted before every group consumed them (onFull: 'drop-oldest').", new Map(Object.entries(receiver.stats?.().dropped ?? {})))
     out.push('# HELP http_stream_requests_total HTTP requests answered, by surface and status.', '# TYPE http_stream_requests_total counter')
     for (const [key, n] of this.requests) {

@@ -24,3 +24,8 @@ export function decodeSegment (segment: string): string {
     throw new HttpProblem(400, 400, 'malformed percent-escape in the path')
   }
 }
+
+/** `table[key]` when `key` is the table's own property: a name from a request never reaches Object.prototype. */
+export function ownValue<T> (table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined
+}

@@ -17,6 +17,10 @@ export interface HttpStreamServerOptions extends MemoryReceiverOptions {
   maxBodyBytes?: number
   /** JSON nesting depth at most. Default 64. */
   maxJsonDepth?: number
+  /** Keys per JSON object at most (400 / 40005 past it, checked before parsing). Default 10000. */
+  maxJsonKeys?: number
+  /** Characters per JSON string at most, as written (400 / 40006 past it). Default 1 MiB (1048576). */
+  maxJsonStringLength?: number
   /** Request header bytes at most (431 past it). Default 16384. */
   maxHeaderBytes?: number
   /** ms to receive the request headers (slowloris guard). Default 10000. */
@@ -46,6 +50,8 @@ export interface HttpStreamServerOptions extends MemoryReceiverOptions {
 export const SERVER_DEFAULTS = {
   maxBodyBytes: 16 * 1024 * 1024,
   maxJsonDepth: 64,
+  maxJsonKeys: 10_000,
+  maxJsonStringLength: 1024 * 1024,
   maxHeaderBytes: 16384,
   headersTimeout: 10_000,
   requestTimeout: 30_000,
@@ -68,11 +74,15 @@ const check = compileOptions<HttpStreamServerOptions>({
     kafka: { type: 'object' },
     retention: { type: 'object', additionalProperties: false, properties: { records: positiveInt, bytes: positiveInt } },
     onFull: { enum: ['reject', 'drop-oldest'] },
+    maxBytes: positiveInt,
+    maxTopics: positiveInt,
     autoCreateTopics: { type: 'boolean' },
     topics: { type: 'array', items: { type: 'string' } },
     schemas: { type: 'object', additionalProperties: { type: 'object' } },
     maxBodyBytes: positiveInt,
     maxJsonDepth: positiveInt,
+    maxJsonKeys: positiveInt,
+    maxJsonStringLength: positiveInt,
     maxHeaderBytes: { type: 'integer', minimum: 1024 },
     headersTimeout: positiveInt,
     requestTimeout: positiveInt,
@@ -119,6 +129,8 @@ export function resolveServerOptions (options: HttpStreamServerOptions = {}): Re
     limits: {
       maxBodyBytes: o.maxBodyBytes ?? d.maxBodyBytes,
       maxJsonDepth: o.maxJsonDepth ?? d.maxJsonDepth,
+      maxJsonKeys: o.maxJsonKeys ?? d.maxJsonKeys,
+      maxJsonStringLength: o.maxJsonStringLength ?? d.maxJsonStringLength,
       maxPollTimeoutMs: o.maxPollTimeout ?? d.maxPollTimeout,
       defaultPollTimeoutMs: Math.min(o.pollTimeout ?? d.pollTimeout, o.maxPollTimeout ?? d.maxPollTimeout),
       maxFetchBytes: o.maxFetchBytes ?? d.maxFetchBytes
@@ -136,7 +148,7 @@ export function resolveServerOptions (options: HttpStreamServerOptions = {}): Re
 
 function makeReceiver (o: HttpStreamServerOptions): { receiver: Receiver, ownsReceiver: boolean } {
   const r = o.receiver ?? 'memory'
-  const memoryOnly = (['retention', 'onFull', 'schemas'] as const).find(k => o[k] !== undefined)
+  const memoryOnly = (['retention', 'onFull', 'schemas', 'maxBytes', 'maxTopics'] as const).find(k => o[k] !== undefined)
   if (r !== 'memory' && memoryOnly !== undefined) throw new InvalidOptionError(memoryOnly, 'applies to the memory receiver only')
   if (o.kafka !== undefined && !(typeof r === 'string' && r.startsWith('kafka:'))) throw new InvalidOptionError('kafka', 'applies to a kafka:// receiver only')
   if (typeof r === 'object') {

@@ -17,15 +17,15 @@ import { topicRoutes, V2 } from './routes/kafka-rest.js'
 import { healthRoute, metricsRoute } from './routes/ops.js'
 import { resolveServerOptions, type HttpStreamServerOptions, type ResolvedServerOptions } from './options.js'
 
-/** First path segment → surface name (for metrics and error content types) and route. */
-const ROUTES: Record<string, [string, Route]> = {
-  topics: ['kafka-rest', topicRoutes],
-  consumers: ['kafka-rest', consumerRoutes],
-  actions: ['actions', actionRoutes],
-  dataproxy: ['inlong', inlongRoutes],
-  metrics: ['metrics', metricsRoute],
-  healthz: ['health', healthRoute]
-}
+/** First path segment → surface name (for metrics and error content types) and route. A Map: no name inherits. */
+const ROUTES = new Map<string, [string, Route]>([
+  ['topics', ['kafka-rest', topicRoutes]],
+  ['consumers', ['kafka-rest', consumerRoutes]],
+  ['actions', ['actions', actionRoutes]],
+  ['dataproxy', ['inlong', inlongRoutes]],
+  ['metrics', ['metrics', metricsRoute]],
+  ['healthz', ['health', healthRoute]]
+])
 
 const HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/
 
@@ -121,7 +121,7 @@ export class HttpStreamServer {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost')
       const segments = url.pathname.split('/').filter(s => s !== '').map(decodeSegment)
-      const entry = ROUTES[segments[0] ?? '']
+      const entry = ROUTES.get(segments[0] ?? '')
       if (entry === undefined) throw notFound()
       surface = entry[0]
       if (surface === 'kafka-rest') contentType = V2

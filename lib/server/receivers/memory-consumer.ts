@@ -66,12 +66,12 @@ export class MemoryConsumer implements ReceiverConsumer {
   ) {}
 
   async subscribe (topics: string[]): Promise<void> {
+    const names = [...new Set(topics)]
+    // Topics are found (or created) first: a refusal (maxTopics) leaves the old subscription as it was.
+    const found = names.map(name => this.receiver.autoCreateTopics ? this.receiver.topicForWrite(name) : this.receiver.topics.get(name))
     this.release()
-    this.topics = [...new Set(topics)]
-    for (const name of this.topics) {
-      const topic = this.receiver.autoCreateTopics ? this.receiver.topicForWrite(name) : this.receiver.topics.get(name)
-      if (topic !== undefined) this.claim(topic)
-    }
+    this.topics = names
+    for (const topic of found) if (topic !== undefined) this.claim(topic)
   }
 
   subscription (): string[] {
@@ -200,7 +200,7 @@ export class MemoryConsumer implements ReceiverConsumer {
         const e = topic.at(pos)
         if (e === undefined) break
         if (out.length > 0 && bytes + e.bytes > maxBytes) break
-        out.push({ topic: name, partition: 0, offset: e.offset, key: e.key, value: e.value, raw: e.raw, timestamp: e.timestamp, headers: e.headers, bytes: e.bytes })
+        out.push({ topic: name, partition: 0, offset: e.offset, key: undefined, rawKey: e.key, value: undefined, raw: e.value, timestamp: e.timestamp, headers: e.headers, bytes: e.bytes })
         bytes += e.bytes
         pos++
       }

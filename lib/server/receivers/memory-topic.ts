@@ -1,15 +1,21 @@
 import type { ValidateFunction } from 'ajv'
-import type { ProduceRecord } from './receiver.js'
 
-export interface MemoryEntry {
-  offset: number
-  key: unknown
-  /** The value, unless it is kept as JSON text (`raw`, from NDJSON lines): text is compact and served as is. */
-  value: unknown
-  raw: string | undefined
-  timestamp: number
+/** A record as the memory receiver keeps it: key and value as JSON text (compact, served as is). */
+export interface StoredRecord {
+  /** The key's JSON text ('null' without a key). */
+  key: string
+  /** The value's JSON text. */
+  value: string
   headers: Record<string, string> | undefined
+  /** UTF-8 bytes of the value's JSON text: what `retention.bytes` counts. */
   bytes: number
+  /** Memory the record holds (key, value, headers and a fixed overhead): what the `maxBytes` budget counts. */
+  cost: number
+}
+
+export interface MemoryEntry extends StoredRecord {
+  offset: number
+  timestamp: number
 }
 
 /**
@@ -27,6 +33,7 @@ export class MemoryTopic {
   private start = 0
   private next = 0
   private size = 0
+  private held = 0
   private lastTimestamp = 0
   private readonly waiters = new Set<() => void>()
 
@@ -38,6 +45,8 @@ export class MemoryTopic {
   get nextOffset (): number { return this.next }
   get count (): number { return this.entries.length - this.head }
   get bytes (): number { return this.size }
+  /** Memory held by the stored records (the sum of their `cost`). */
+  get cost (): number { return this.held }
 
   at (offset: number): MemoryEntry | undefined {
     if (offset < this.start || offset >= this.next) return undefined
@@ -45,14 +54,14 @@ export class MemoryTopic {
   }
 
   /** Appends all records; returns the first offset given. Wakes every waiting poll. */
-  append (records: readonly ProduceRecord[], now: number): number {
+  append (records: readonly StoredRecord[], now: number): number {
     const first = this.next
     const timestamp = Math.max(now, this.lastTimestamp)
     this.lastTimestamp = timestamp
     for (const r of records) {
-      const raw = r.raw
-      this.entries.push({ offset: this.next++, key: r.key ?? null, value: raw === undefined ? r.value : undefined, raw, timestamp, headers: r.headers, bytes: r.bytes })
+      this.entries.push({ offset: this.next++, key: r.key, value: r.value, timestamp, headers: r.headers, bytes: r.bytes, cost: r.cost })
       this.size += r.bytes
+      this.held += r.cost
     }
     for (const wake of [...this.waiters]) wake()
     return first
@@ -69,9 +78,9 @@ export class MemoryTopic {
     return n
   }
 
-  /** Evicts the oldest records until `records` more and `bytes` more fit; counts those at or above `floor` as dropped. */
-  evictToFit (records: number, bytes: number, maxRecords: number, maxBytes: number, floor: number): void {
-    while (this.count > 0 && (this.count + records > maxRecords || this.size + bytes > maxBytes)) {
+  /** Evicts the oldest records while `more` says so; counts those at or above `floor` as dropped. */
+  evictWhile (more: () => boolean, floor: number): void {
+    while (this.count > 0 && more()) {
       if (this.start >= floor) this.dropped++
       this.evictOne()
     }
@@ -102,6 +111,7 @@ export class MemoryTopic {
     this.head++
     this.start++
     this.size -= e.bytes
+    this.held -= e.cost
   }
 
   private compact (): void {

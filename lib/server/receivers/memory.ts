@@ -1,12 +1,12 @@
 import { Ajv } from 'ajv'
 import { InvalidOptionError } from '../../errors.js'
 import { MemoryConsumer, MemoryGroup } from './memory-consumer.js'
-import { MemoryTopic } from './memory-topic.js'
+import { MemoryTopic, type StoredRecord } from './memory-topic.js'
 import { isValidTopicName } from '../names.js'
 import type { ConsumerOptions, LagEntry, ProducedOffset, ProduceRecord, Receiver, ReceiverConsumer, ReceiverOperation, ReceiverStats, TopicInfo } from './receiver.js'
 import {
-  InvalidSchemaError, PartitionNotFoundError, PayloadTooLargeError, ReceiverClosedError,
-  ReceiverFullError, SchemaMismatchError, TopicNotFoundError
+  InvalidSchemaError, MemoryBudgetFullError, PartitionNotFoundError, PayloadTooLargeError, ReceiverClosedError,
+  ReceiverFullError, SchemaMismatchError, TopicLimitError, TopicNotFoundError
 } from './receiver-errors.js'
 
 export interface MemoryReceiverOptions {
@@ -14,6 +14,10 @@ export interface MemoryReceiverOptions {
   retention?: { records?: number, bytes?: number }
   /** At the limit: 'reject' answers 429 (default); 'drop-oldest' evicts, counting unconsumed records as dropped. */
   onFull?: 'reject' | 'drop-oldest'
+  /** Memory budget of all topics together, in bytes (each record's JSON text + 128). Default 256 MiB. */
+  maxBytes?: number
+  /** Topics at most; creating one more answers 422 / 42206. Default 1000. */
+  maxTopics?: number
   /** Create a topic at its first produce or subscribe. Default true. */
   autoCreateTopics?: boolean
   /** Topics that exist from the start. */
@@ -22,28 +26,40 @@ export interface MemoryReceiverOptions {
   schemas?: Record<string, object>
 }
 
-export const MEMORY_DEFAULTS = { records: 100_000, bytes: 64 * 1024 * 1024 }
+export const MEMORY_DEFAULTS = { records: 100_000, bytes: 64 * 1024 * 1024, maxBytes: 256 * 1024 * 1024, maxTopics: 1000 }
+
+/** Bytes charged per record beyond its text: the entry object, its slot and two string headers. */
+export const RECORD_OVERHEAD = 128
 
 /**
  * Topics in memory with retention by records and bytes, consumer groups with committed offsets, and
  * an optional JSON Schema per topic. Records every tracking group has committed are evicted first;
- * when the rest does not fit, producers get 429 (or, with 'drop-oldest', counted drops).
+ * when the rest does not fit, producers get 429 (or, with 'drop-oldest', counted drops). Records are
+ * kept as JSON text, and all topics together hold at most `maxBytes` of it (a server-wide budget,
+ * answered like a full topic) in at most `maxTopics` topics.
  */
 export class MemoryReceiver implements Receiver {
   readonly kind = 'memory'
   readonly operations: ReadonlySet<ReceiverOperation> = new Set<ReceiverOperation>(['produce', 'topics', 'schema', 'consume'])
   readonly topics = new Map<string, MemoryTopic>()
   readonly groups = new Map<string, MemoryGroup>()
+  /** Per topic: records and value bytes kept at most (`retention`). */
   readonly maxRecords: number
   readonly maxBytes: number
+  /** All topics together: memory held at most (`maxBytes` option), and topics at most. */
+  readonly budgetBytes: number
+  readonly maxTopics: number
   readonly onFull: 'reject' | 'drop-oldest'
   readonly autoCreateTopics: boolean
   private readonly consumers = new Set<MemoryConsumer>()
+  private held = 0
   private closed = false
 
   constructor (options: MemoryReceiverOptions = {}) {
     this.maxRecords = positive(options.retention?.records, MEMORY_DEFAULTS.records, 'retention.records')
     this.maxBytes = positive(options.retention?.bytes, MEMORY_DEFAULTS.bytes, 'retention.bytes')
+    this.budgetBytes = positive(options.maxBytes, MEMORY_DEFAULTS.maxBytes, 'maxBytes')
+    this.maxTopics = positive(options.maxTopics, MEMORY_DEFAULTS.maxTopics, 'maxTopics')
     const onFull = options.onFull ?? 'reject'
     if (onFull !== 'reject' && onFull !== 'drop-oldest') throw new InvalidOptionError('onFull', `must be 'reject' or 'drop-oldest' (got ${JSON.stringify(onFull)})`)
     this.onFull = onFull
@@ -61,7 +77,6 @@ export class MemoryReceiver implements Receiver {
   async produce (topicName: string, records: ProduceRecord[]): Promise<ProducedOffset[]> {
     this.checkOpen()
     const topic = this.topicForWrite(topicName)
-    let bytes = 0
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as ProduceRecord
       if (r.partition !== undefined && r.partition !== 0) throw new PartitionNotFoundError(topicName, r.partition)
@@ -69,11 +84,23 @@ export class MemoryReceiver implements Receiver {
         const e = topic.validate.errors?.[0]
         throw new SchemaMismatchError(topicName, i, e?.instancePath ?? '', e?.message ?? 'is invalid')
       }
-      bytes += r.bytes
     }
-    this.makeRoom(topic, records.length, bytes)
-    const first = topic.append(records, Date.now())
+    const stored = records.map(storedRecord)
+    let bytes = 0
+    let cost = 0
+    for (const r of stored) {
+      bytes += r.bytes
+      cost += r.cost
+    }
+    this.makeRoom(topic, stored.length, bytes, cost)
+    const first = topic.append(stored, Date.now())
+    this.held += cost
     return records.map((_, i) => ({ partition: 0, offset: first + i }))
+  }
+
+  /** Memory the stored records hold, all topics together (what `maxBytes` bounds). */
+  get heldBytes (): number {
+    return this.held
   }
 
   async listTopics (): Promise<string[]> {
@@ -84,7 +111,7 @@ export class MemoryReceiver implements Receiver {
     if (!this.topics.has(name)) return null
     return {
       name,
-      configs: { 'retention.records': String(this.maxRecords), 'retention.bytes': String(this.maxBytes) },
+      configs: { 'retention.records': String(this.maxRecords), 'retention.bytes': String(this.maxBytes), 'server.max.bytes': String(this.budgetBytes) },
       partitions: [{ partition: 0, leader: 0, replicas: [{ broker: 0, leader: true, in_sync: true }] }]
     }
   }
@@ -156,21 +183,60 @@ export class MemoryReceiver implements Receiver {
     return floor === Infinity ? topic.startOffset : floor
   }
 
-  private makeRoom (topic: MemoryTopic, records: number, bytes: number): void {
+  private makeRoom (topic: MemoryTopic, records: number, bytes: number, cost: number): void {
     if (records > this.maxRecords || bytes > this.maxBytes) {
       throw new PayloadTooLargeError(`Request of ${records} record(s), ${bytes} bytes is larger than the retention of topic ${topic.name} (${this.maxRecords} records, ${this.maxBytes} bytes).`)
     }
-    const fits = (): boolean => topic.count + records <= this.maxRecords && topic.bytes + bytes <= this.maxBytes
-    if (fits()) return
+    if (cost > this.budgetBytes) {
+      throw new PayloadTooLargeError(`Request of ${records} record(s) holding ${cost} bytes is larger than the server's memory budget (maxBytes ${this.budgetBytes}).`)
+    }
+    this.fitTopic(topic, records, bytes)
+    this.fitBudget(topic, cost)
+  }
+
+  /** Room in the topic's retention: committed records go first, then (drop-oldest) the oldest, else 429. */
+  private fitTopic (topic: MemoryTopic, records: number, bytes: number): void {
+    const over = (): boolean => topic.count + records > this.maxRecords || topic.bytes + bytes > this.maxBytes
+    if (!over()) return
     const floor = this.floor(topic)
-    topic.evictBelow(floor)
-    if (fits()) return
+    this.evict(topic, () => topic.evictBelow(floor))
+    if (!over()) return
     if (this.onFull === 'drop-oldest') {
-      topic.evictToFit(records, bytes, this.maxRecords, this.maxBytes, floor)
+      this.evict(topic, () => topic.evictWhile(over, floor))
       return
     }
-    const over = Math.max((topic.count + records - this.maxRecords) / this.maxRecords, (topic.bytes + bytes - this.maxBytes) / this.maxBytes)
-    throw new ReceiverFullError(topic.name, Math.min(30, Math.max(1, Math.ceil(10 * over))))
+    const ratio = Math.max((topic.count + records - this.maxRecords) / this.maxRecords, (topic.bytes + bytes - this.maxBytes) / this.maxBytes)
+    throw new ReceiverFullError(topic.name, retryAfter(ratio))
+  }
+
+  /**
+   * Room in the server-wide budget: records committed by every group, in any topic, go first; then
+   * (drop-oldest) the oldest records of this topic and then of the others; else 429 / 42902.
+   */
+  private fitBudget (topic: MemoryTopic, cost: number): void {
+    const over = (): boolean => this.held + cost > this.budgetBytes
+    if (!over()) return
+    for (const t of this.topics.values()) {
+      const floor = this.floor(t)
+      if (t.startOffset < floor) this.evict(t, () => t.evictBelow(floor))
+      if (!over()) return
+    }
+    if (this.onFull === 'drop-oldest') {
+      for (const t of [topic, ...this.topics.values()]) {
+        const elsewhere = this.held - t.cost
+        const floor = this.floor(t)
+        this.evict(t, () => t.evictWhile(() => elsewhere + t.cost + cost > this.budgetBytes, floor))
+        if (!over()) return
+      }
+    }
+    throw new MemoryBudgetFullError(topic.name, retryAfter((this.held + cost - this.budgetBytes) / this.budgetBytes), this.budgetBytes)
+  }
+
+  /** Runs an eviction on `topic`, keeping the server-wide count of held bytes right. */
+  private evict (topic: MemoryTopic, run: () => void): void {
+    const before = topic.cost
+    run()
+    this.held -= before - topic.cost
   }
 
   private applySchema (topic: MemoryTopic, schema: unknown): void {
@@ -184,10 +250,15 @@ export class MemoryReceiver implements Receiver {
     topic.schema = schema
   }
 
+  /** The topic, made when new; `field` names the option it comes from ('topic': a request, answered 422 past maxTopics). */
   private create (name: string, field: string): MemoryTopic {
     if (!isValidTopicName(name)) throw new InvalidOptionError(field, `invalid topic name ${JSON.stringify(name)}`)
     let topic = this.topics.get(name)
     if (topic === undefined) {
+      if (this.topics.size >= this.maxTopics) {
+        if (field === 'topic') throw new TopicLimitError(name, this.maxTopics)
+        throw new InvalidOptionError(field, `names more topics than maxTopics (${this.maxTopics})`)
+      }
       topic = new MemoryTopic(name)
       this.topics.set(name, topic)
     }
@@ -197,6 +268,21 @@ export class MemoryReceiver implements Receiver {
   private checkOpen (): void {
     if (this.closed) throw new ReceiverClosedError(this.kind)
   }
+}
+
+/** Retry-After seconds for a request `ratio` over a limit (0.1 over → 1 s … 3 times over → 30 s). */
+function retryAfter (ratio: number): number {
+  return Math.min(30, Math.max(1, Math.ceil(10 * ratio)))
+}
+
+/** A record as kept: key and value serialised once (NDJSON lines as received), charged what they hold. */
+function storedRecord (r: ProduceRecord): StoredRecord {
+  const value = r.raw ?? JSON.stringify(r.value ?? null)
+  const key = r.key === undefined || r.key === null ? 'null' : JSON.stringify(r.key)
+  const bytes = Buffer.byteLength(value)
+  let cost = RECORD_OVERHEAD + bytes + (key === 'null' ? 0 : Buffer.byteLength(key))
+  if (r.headers !== undefined) for (const [k, v] of Object.entries(r.headers)) cost += k.length + v.length + 16
+  return { key, value, headers: r.headers, bytes, cost }
 }
 
 function positive (value: number | undefined, fallback: number, field: string): number {

@@ -19,10 +19,28 @@ export class ReceiverError extends HttpStreamError {
 export class ReceiverFullError extends ReceiverError {
   readonly topic: string
   readonly retryAfterSeconds: number
-  constructor (topic: string, retryAfterSeconds: number) {
-    super('ERR_RECEIVER_FULL', 429, 42901, `Topic ${topic} is full: retry after ${retryAfterSeconds} s, once consumers have committed.`)
+  constructor (topic: string, retryAfterSeconds: number, what = `Topic ${topic} is full`, errorCode = 42901) {
+    super('ERR_RECEIVER_FULL', 429, errorCode, `${what}: retry after ${retryAfterSeconds} s, once consumers have committed.`)
     this.topic = topic
     this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
+/** The memory receiver's server-wide budget (`maxBytes`, all topics) is spent: 429 / 42902 + Retry-After, like a full topic. */
+export class MemoryBudgetFullError extends ReceiverFullError {
+  readonly budgetBytes: number
+  constructor (topic: string, retryAfterSeconds: number, budgetBytes: number) {
+    super(topic, retryAfterSeconds, `The server's memory budget (maxBytes ${budgetBytes}) is full`, 42902)
+    this.budgetBytes = budgetBytes
+  }
+}
+
+/** A new topic would pass the memory receiver's `maxTopics`: 422 / 42206 (retrying does not help). */
+export class TopicLimitError extends ReceiverError {
+  readonly maxTopics: number
+  constructor (topic: string, maxTopics: number) {
+    super('ERR_TOPIC_LIMIT', 422, 42206, `Topic ${topic} cannot be created: the server holds its maxTopics (${maxTopics}) topics.`)
+    this.maxTopics = maxTopics
   }
 }
 

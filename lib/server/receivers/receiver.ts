@@ -14,7 +14,7 @@ export interface ProduceRecord {
   partition?: number
   /** Small string metadata kept with the record (e.g. RowEx batchId/offsetInBatch). */
   headers?: Record<string, string>
-  /** Byte size of the value's JSON text (retention accounting). */
+  /** Byte size of the value's JSON text, as the route measured it (metrics; the memory receiver measures the text it stores). */
   bytes: number
   /** The value's JSON text when the server already has it (NDJSON lines), to avoid serialising again. */
   raw?: string
@@ -30,9 +30,11 @@ export interface ConsumedRecord {
   partition: number
   offset: number
   key: unknown
+  /** The key's JSON text, when the receiver stored it as text (the memory receiver): use `recordKeyJson`. */
+  rawKey?: string
   /** The value; undefined when the receiver kept only its JSON text (`raw`): use `recordValue`. */
   value: unknown
-  /** The value's JSON text, when the receiver stored it as text (NDJSON input): served without re-serialising. */
+  /** The value's JSON text, when the receiver stored it as text (the memory receiver): served without re-serialising. */
   raw?: string
   /** Epoch ms the receiver stored the record. */
   timestamp: number
@@ -144,6 +146,11 @@ export function recordValue (r: ConsumedRecord): unknown {
 /** A consumed record's value as JSON text. */
 export function recordJson (r: ConsumedRecord): string {
   return r.raw ?? JSON.stringify(r.value ?? null)
+}
+
+/** A consumed record's key as JSON text. */
+export function recordKeyJson (r: ConsumedRecord): string {
+  return r.rawKey ?? JSON.stringify(r.key ?? null)
 }
 
 export function isReceiver (value: unknown): value is Receiver {

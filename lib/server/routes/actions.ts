@@ -4,7 +4,7 @@ import type { ConsumerInstance } from '../consumer-instances.js'
 import { HttpProblem, methodNotAllowed } from '../http-problem.js'
 import { sendJson } from '../http-io.js'
 import { isJsonObject } from '../json-guard.js'
-import { checkName } from '../names.js'
+import { checkName, ownValue } from '../names.js'
 import { valueRecords } from './produce-body.js'
 import { recordValue, type ConsumedRecord } from '../receivers/receiver.js'
 
@@ -19,7 +19,7 @@ export const actionRoutes: Route = async (ctx, ex) => {
   if (ex.req.method !== 'POST') throw methodNotAllowed(['POST'])
   const body = await readJson(ctx, ex)
   if (!isJsonObject(body) || typeof body.action !== 'string') throw new HttpProblem(422, 422, 'body must be { "action": "action…", … }')
-  const handler = ACTIONS[body.action]
+  const handler = ownValue(ACTIONS, body.action)
   if (handler === undefined) {
     throw new HttpProblem(400, 40010, `unknown action ${JSON.stringify(body.action.slice(0, 64))} (known: ${Object.keys(ACTIONS).join(', ')})`)
   }

@@ -3,7 +3,7 @@ import { HttpProblem } from '../http-problem.js'
 import { mediaType, readBody, sendText } from '../http-io.js'
 import { isValidTopicName } from '../names.js'
 import { valueRecords } from './produce-body.js'
-import { ReceiverClosedError, ReceiverError, ReceiverFullError, SchemaMismatchError, TopicNotFoundError } from '../receivers/receiver-errors.js'
+import { ReceiverClosedError, ReceiverError, ReceiverFullError, SchemaMismatchError, TopicLimitError, TopicNotFoundError } from '../receivers/receiver-errors.js'
 
 /**
  * InLong DataProxy's HTTP report: `GET|POST /dataproxy/message` (form or query fields groupId,
@@ -114,7 +114,7 @@ function produceFailure (err: unknown, ctx: RouteContext): [Code, string] {
     return ['PUT_EVENT_TO_CHANNEL_FAILURE', why]
   }
   if (err instanceof ReceiverClosedError) return ['SERVICE_CLOSED', why]
-  if (err instanceof TopicNotFoundError) return ['TOPIC_IS_BLANK', why]
+  if (err instanceof TopicNotFoundError || err instanceof TopicLimitError) return ['TOPIC_IS_BLANK', why]
   if (err instanceof SchemaMismatchError) return ['UNSUPPORTED_EXTEND_FIELD_VALUE', why]
   if (err instanceof ReceiverError && err.status === 413) return ['BODY_EXCEED_MAX_LEN', why]
   return ['PUT_EVENT_TO_CHANNEL_FAILURE', `Put event to channel failure: ${why}`]

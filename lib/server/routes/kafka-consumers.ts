@@ -4,8 +4,8 @@ import type { ConsumerInstance } from '../consumer-instances.js'
 import { HttpProblem, methodNotAllowed, notFound } from '../http-problem.js'
 import { sendJson, sendText } from '../http-io.js'
 import { isJsonObject } from '../json-guard.js'
-import { checkName } from '../names.js'
-import { recordJson, type ConsumedRecord, type TopicPartition, type TopicPartitionOffset, type TopicPartitionTimestamp } from '../receivers/receiver.js'
+import { checkName, ownValue } from '../names.js'
+import { recordJson, recordKeyJson, type ConsumedRecord, type TopicPartition, type TopicPartitionOffset, type TopicPartitionTimestamp } from '../receivers/receiver.js'
 import { V2, V2_JSON } from './kafka-rest.js'
 
 /**
@@ -30,7 +30,7 @@ export const consumerRoutes: Route = async (ctx, ex) => {
     sendJson(ex.res, 204, undefined)
     return
   }
-  const handler = INSTANCE_ROUTES[`${method} ${rest}`]
+  const handler = ownValue(INSTANCE_ROUTES, `${method} ${rest}`)
   if (handler === undefined) {
     const allowed = Object.keys(INSTANCE_ROUTES).filter(k => k.endsWith(` ${rest}`)).map(k => k.split(' ')[0] as string)
     throw allowed.length > 0 ? methodNotAllowed(allowed) : notFound()
@@ -121,7 +121,7 @@ async function createInstance (ctx: RouteContext, ex: Exchange, group: string): 
   if (format !== 'json') throw configError(`format ${JSON.stringify(format)} is not supported (only "json")`)
   const reset = String(body['auto.offset.reset'] ?? 'latest').toLowerCase()
   const resets: Record<string, 'earliest' | 'latest'> = { earliest: 'earliest', smallest: 'earliest', latest: 'latest', largest: 'latest' }
-  const autoOffsetReset = resets[reset]
+  const autoOffsetReset = ownValue(resets, reset)
   if (autoOffsetReset === undefined) throw configError(`auto.offset.reset must be earliest or latest (got ${JSON.stringify(reset)})`)
   const commit = String(body['auto.commit.enable'] ?? 'true').toLowerCase()
   if (commit !== 'true' && commit !== 'false') throw configError('auto.commit.enable must be "true" or "false"')
@@ -142,7 +142,7 @@ async function createInstance (ctx: RouteContext, ex: Exchange, group: string): 
 /** The records answer, with values spliced in as JSON text (no parse and re-serialise of stored text). */
 function recordsJson (records: ConsumedRecord[]): string {
   const parts = records.map(r =>
-    `{"topic":${JSON.stringify(r.topic)},"key":${JSON.stringify(r.key ?? null)},"value":${recordJson(r)},"partition":${r.partition},"offset":${r.offset},"timestamp":${r.timestamp}}`)
+    `{"topic":${JSON.stringify(r.topic)},"key":${recordKeyJson(r)},"value":${recordJson(r)},"partition":${r.partition},"offset":${r.offset},"timestamp":${r.timestamp}}`)
   return `[${parts.join(',')}]`
 }
 

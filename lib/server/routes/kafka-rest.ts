@@ -49,9 +49,9 @@ async function produce (ctx: RouteContext, ex: Exchange, topic: string): Promise
   const body = await readBody(ex.req, ex.res, ctx.limits.maxBodyBytes)
   let records: ProduceRecord[]
   if (ndjson) {
-    records = ndjsonRecords(body, ctx.limits.maxJsonDepth)
+    records = ndjsonRecords(body, ctx.limits)
   } else {
-    records = kafkaRestRecords(parseGuardedJson(body.toString('utf8'), ctx.limits.maxJsonDepth), body.length)
+    records = kafkaRestRecords(parseGuardedJson(body.toString('utf8'), ctx.limits), body.length)
   }
   const offsets = await ctx.receiver.produce(topic, records)
   let bytes = 0

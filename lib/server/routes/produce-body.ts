@@ -1,5 +1,5 @@
 import { HttpProblem } from '../http-problem.js'
-import { isJsonObject, parseGuardedJson } from '../json-guard.js'
+import { isJsonObject, parseGuardedJson, type JsonLimits } from '../json-guard.js'
 import type { ProduceRecord } from '../receivers/receiver.js'
 
 const NEWLINE = 0x0a
@@ -10,7 +10,7 @@ const CR = 0x0d
  * found with Buffer#indexOf and decoded one by one (no copy of the whole body, no quadratic joins).
  * Any bad line refuses the whole request.
  */
-export function ndjsonRecords (body: Buffer, maxDepth: number): ProduceRecord[] {
+export function ndjsonRecords (body: Buffer, limits: JsonLimits): ProduceRecord[] {
   const records: ProduceRecord[] = []
   let start = 0
   let line = 0
@@ -22,7 +22,7 @@ export function ndjsonRecords (body: Buffer, maxDepth: number): ProduceRecord[] 
     if (stop > start && body[stop - 1] === CR) stop--
     if (stop > start) {
       const raw = body.toString('utf8', start, stop)
-      records.push({ value: parseGuardedJson(raw, maxDepth, `line ${line}`), bytes: stop - start, raw })
+      records.push({ value: parseGuardedJson(raw, limits, `line ${line}`), bytes: stop - start, raw })
     }
     start = end + 1
   }
