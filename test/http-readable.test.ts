@@ -2,7 +2,7 @@
  * createHttpReadable: values in order, `from` (earliest, latest, offset, timestamp — only for a group
  * without commits), includeTimestamp / withMetadata, fetching only on demand (no fetch while the
  * buffer is full), commits of exactly what the consumer took, deleting its instance on destroy,
- * recovering an expired instance, custom receivers, and option validation.
+ * recovering an expired instance, and an unreachable server (options: http-readable-options.test.ts).
  */
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
@@ -159,14 +159,30 @@ describe('createHttpReadable', () => {
     t.diagnostic(`${got.length - unique.length} value(s) read twice after the instance expired`)
   })
 
-  it('errors when the server cannot be reached, and validates its options', async () => {
-    const reader = createHttpReadable('http://127.0.0.1:1', { topic: 't' })
+  it('retries an unreachable server with backoff for reconnectMs, then errors saying so', async (t) => {
+    const reader = createHttpReadable('http://127.0.0.1:1', { topic: 't', reconnectMs: 600 })
+    const waits: number[] = []
+    reader.on('reconnect', (e: { delayMs: number }) => { waits.push(e.delayMs) })
+    const [err] = await once(reader, 'error') as [Error & { code: string, status: number | null }]
+    t.diagnostic(`${waits.length} retries (waits ${waits.join(', ')} ms), then: ${err.message}`)
+    assert.equal(err.code, 'ERR_STREAM_SERVER')
+    assert.equal(err.status, null)
+    assert.ok(waits.length >= 1, 'it retried before giving up')
+    assert.match(err.message, /still failing after \d+ attempts over reconnectMs 600 ms/)
+  })
+
+  it('errors at once on a refusal that retrying cannot help (401)', async (t) => {
+    const { url } = await startServer(t, { auth: { token: 'secret' } })
+    const reader = createHttpReadable(url, { topic: 't' })
+    let retries = 0
+    reader.on('reconnect', () => { retries++ })
+    const [err] = await once(reader, 'error') as [Error & { status: number }]
+    assert.deepEqual([err.status, retries], [401, 0])
+  })
+
+  it('errors when the server cannot be reached (reconnectMs 0: no retry)', async () => {
+    const reader = createHttpReadable('http://127.0.0.1:1', { topic: 't', reconnectMs: 0 })
     const [err] = await once(reader, 'error') as [Error & { code: string }]
     assert.equal(err.code, 'ERR_STREAM_SERVER')
-    assert.throws(() => createHttpReadable('http://x', {} as never), { code: 'ERR_INVALID_OPTION', field: 'topic' })
-    assert.throws(() => createHttpReadable('http://x', { topic: 't', from: 'middle' as never }), { field: 'from' })
-    assert.throws(() => createHttpReadable('http://x', { topic: 't', from: { offset: -1 } }), { field: 'from' })
-    assert.throws(() => createHttpReadable('http://x', { topic: 't', maxBytes: 0 }), { field: 'maxBytes' })
-    assert.throws(() => createHttpReadable('nope', { topic: 't' }), { field: 'url' })
   })
 })

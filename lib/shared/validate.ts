@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type AnySchema, type ValidateFunction } from 'ajv'
 import { InvalidOptionError } from '../errors.js'
+import { didYouMean } from './did-you-mean.js'
 
 /**
  * One ajv instance for every options schema. Adds `isFunction` (functions cannot be described in
@@ -24,7 +25,8 @@ function toOptionError (error: ErrorObject | undefined, prefix: string): Invalid
   if (error.keyword === 'additionalProperties') {
     const key = String((error.params as { additionalProperty: string }).additionalProperty)
     const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {})
-    return new InvalidOptionError(join(prefix, [...path, key]), `unknown option${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`)
+    const hint = didYouMean(key, known)
+    return new InvalidOptionError(join(prefix, [...path, key]), `unknown option${hint === undefined ? '' : `; did you mean ${hint}?`}${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`)
   }
   if (error.keyword === 'required') {
     const key = String((error.params as { missingProperty: string }).missingProperty)

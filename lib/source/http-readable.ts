@@ -1,33 +1,24 @@
+import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
-import { InvalidOptionError } from '../errors.js'
-import { HttpStreamClient, type FetchedRecord, type HttpStreamClientOptions, type PartitionOffset, type Subscription } from './http-stream-client.js'
+import { HttpStreamClient, type FetchedRecord, type PartitionOffset, type Subscription } from './http-stream-client.js'
+import { resolveReadableOptions, type HttpReadableOptions, type ResolvedReadableOptions } from './readable-options.js'
+import { CLIENT_PROPERTIES, type HttpStreamClientOptions } from './client-options.js'
+import { PositionLostError } from './position-lost-error.js'
 import { StreamServerError } from './stream-server-error.js'
+import { ReconnectClock, gaveUp, isInstanceGone, isInstanceTaken, isTransient } from './reconnect.js'
 
-export type ReadFrom = 'earliest' | 'latest' | { timestamp: number | string | Date } | { offset: number }
+export type { HttpReadableOptions, ReadFrom } from './readable-options.js'
 
-export interface HttpReadableOptions extends HttpStreamClientOptions {
-  topic: string
-  /** Consumer group: readers of one group share the work and its committed offsets. Default `http-stream.<topic>`. */
-  groupId?: string
-  /** Where a group with no committed offset starts. Default 'earliest'. */
-  from?: ReadFrom
-  /** Bytes per fetch at most. Default 1 MiB. */
-  maxBytes?: number
-  /** ms the server may wait for records per fetch. Default 1000. */
-  pollTimeout?: number
-  /** Add the record's timestamp (epoch ms) to each value under `timestampField`. Default false. */
-  includeTimestamp?: boolean
-  /** Default '_TIMESTAMP_' (spark-http-stream's column name). */
-  timestampField?: string
-  /** Commit the offsets of records the consumer has taken, before each fetch and on destroy. Default true. */
-  autoCommit?: boolean
-  /** Emit `{ topic, partition, offset, key, value, timestamp }` instead of the bare value. Default false. */
-  withMetadata?: boolean
-  /** Records buffered before fetching stops. Default 1000. */
-  highWaterMark?: number
-  /** Consumer instance name. Default: chosen by the server. */
-  instanceId?: string
+/** ms the best-effort delete of an instance whose create was cut short may take on destroy. */
+const BLIND_DELETE_MS = 1000
+
+/** What `'reconnect'` listeners get before each wait. */
+export interface ReconnectEvent {
+  /** 1 for the first retry of a run of failures. */
+  attempt: number
+  delayMs: number
+  error: Error
 }
 
 /**
@@ -36,26 +27,47 @@ export interface HttpReadableOptions extends HttpStreamClientOptions {
  * offsets of records the consumer has taken, and deletes its consumer instance on destroy. A reader
  * restarted in the same group resumes where the last commit left it: no gap, and at most the records
  * taken after the last commit are read again.
+ *
+ * A server that cannot be reached or answers 408/429/5xx is retried with jittered backoff for
+ * `reconnectMs`; a consumer instance the server lost (40403, e.g. after a restart) is created again
+ * and the reader resumes from the group's committed offsets, skipping records it had already pushed.
+ * A server that lost the topic or the group's offsets ends the stream with PositionLostError.
  */
 export class HttpReadable extends Readable {
   readonly client: HttpStreamClient
   private readonly o: ResolvedReadableOptions
+  private readonly instanceName: string
   private sub: Subscription | undefined
+  /** True once an instance was made: a later one is a recovery, checked against what the reader knows. */
+  private opened = false
+  /** True while a create is in flight or was cut short: its instance may exist though no answer came. */
+  private createUnanswered = false
   /** Offsets of pushed records, in push order; the first (pushed − still buffered) were taken. */
   private pushed: PartitionOffset[] = []
   private readonly taken = new Map<string, PartitionOffset>()
   private readonly committedUpTo = new Map<string, number>()
+  /** Per partition, the offset after the last record pushed: anything below it was pushed already. */
+  private readonly nextOffset = new Map<string, number>()
   private reading = false
   private wanted = false
   private readonly abort = new AbortController()
+  private readonly clock: ReconnectClock
+  private redelivered = 0
 
   constructor (url: string, options: HttpReadableOptions) {
     // Everything is checked before super(): a Readable schedules _construct as soon as it exists.
-    const o = resolveOptions(options)
-    const client = new HttpStreamClient(url, options)
+    const o = resolveReadableOptions(options)
+    const client = new HttpStreamClient(url, clientOptions(options))
     super({ objectMode: true, highWaterMark: o.highWaterMark })
     this.o = o
     this.client = client
+    this.instanceName = o.instanceId ?? `http-stream-${randomUUID()}`
+    this.clock = new ReconnectClock(o.reconnectMs)
+  }
+
+  /** Records a re-created instance delivered again that this reader had pushed already (not pushed twice). */
+  get skipped (): number {
+    return this.redelivered
   }
 
   /** The consumer instance, once created. */
@@ -65,18 +77,17 @@ export class HttpReadable extends Readable {
 
   /** Commits the offsets of every record the consumer has taken so far (what autoCommit does). */
   async commit (): Promise<void> {
-    const n = this.pushed.length - this.readableLength
-    if (n > 0) {
-      for (const p of this.pushed.splice(0, n)) this.taken.set(`${p.topic}:${p.partition}`, p)
-    }
-    const due = [...this.taken.values()].filter(p => (this.committedUpTo.get(`${p.topic}:${p.partition}`) ?? -1) < p.offset)
-    if (due.length === 0 || this.sub === undefined) return
-    await this.client.commit(this.sub, due)
-    for (const p of due) this.committedUpTo.set(`${p.topic}:${p.partition}`, p.offset)
+    await this.commitTaken(this.abort.signal)
+  }
+
+  /** Aborts what is in flight at once (quietly: destroy() without an error emits none). */
+  override destroy (error?: Error): this {
+    this.abort.abort()
+    return super.destroy(error)
   }
 
   override _construct (callback: (error?: Error | null) => void): void {
-    this.open().then(() => callback(), callback)
+    this.retrying(() => this.open()).then(() => callback(), (err: Error) => callback(this.abort.signal.aborted ? null : err))
   }
 
   override _read (): void {
@@ -100,74 +111,169 @@ export class HttpReadable extends Readable {
   }
 
   override _destroy (error: Error | null, callback: (error?: Error | null) => void): void {
-    this.abort.abort()
     const cleanup = async (): Promise<void> => {
-      if (this.o.autoCommit) await this.commit().catch(() => {})
+      // Not under the aborted signal: the last commit and the delete are best-effort, after the abort.
+      if (this.o.autoCommit) await this.commitTaken(undefined).catch(() => {})
       if (this.sub !== undefined) await this.client.unsubscribe(this.sub).catch(() => {})
+      // A create cut short may have made the instance: delete it by name (only a name this reader
+      // chose), waiting little, since a server that did not answer the create may not answer this.
+      else if (this.createUnanswered && this.o.instanceId === undefined) {
+        await this.client.unsubscribe(this.ownInstance(), { signal: AbortSignal.timeout(BLIND_DELETE_MS) }).catch(() => {})
+      }
       await this.client.close().catch(() => {})
     }
     cleanup().then(() => callback(error), () => callback(error))
   }
 
+  /** Runs `attempt` until it succeeds, retrying transient failures for `reconnectMs`; emits 'reconnect'. */
+  private async retrying<T> (attempt: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        const value = await attempt()
+        this.clock.reset()
+        return value
+      } catch (err) {
+        if (this.abort.signal.aborted) throw err
+        if (isInstanceGone(err)) this.sub = undefined
+        else if (!isTransient(err)) throw err
+        const wait = this.clock.next()
+        if (wait === undefined) throw gaveUp(err, this.o.reconnectMs, this.clock.attempts)
+        this.emit('reconnect', { attempt: this.clock.attempts, delayMs: wait, error: err as Error } satisfies ReconnectEvent)
+        await delay(wait, undefined, { signal: this.abort.signal }).catch(() => {})
+      }
+    }
+  }
+
+  /**
+   * Creates the consumer instance and subscribes it. A recovery (the reader had read before) checks
+   * that the server still knows where the group was; an instance that fails its checks or its seek is
+   * deleted, and is never committed to.
+   */
   private async open (): Promise<void> {
-    const from = this.o.from
-    this.sub = await this.client.subscribe(this.o.topic, {
-      groupId: this.o.groupId,
-      instanceId: this.o.instanceId,
-      from: from === 'latest' ? 'latest' : 'earliest',
-      autoCommit: false
-    })
-    if (typeof from === 'object') await this.seekUncommitted(from)
+    const signal = this.abort.signal
+    const recovering = this.opened && this.nextOffset.size > 0
+    if (recovering) await this.checkTopic()
+    this.createUnanswered = true
+    const sub = await this.create()
+    try {
+      if (recovering) await this.checkCommitted(sub)
+      else if (!this.opened && typeof this.o.from === 'object') await this.seekUncommitted(sub, this.o.from)
+    } catch (err) {
+      if (!signal.aborted) {
+        this.createUnanswered = false
+        await this.client.unsubscribe(sub, { signal }).catch(() => {})
+      }
+      throw err
+    }
+    this.createUnanswered = false
+    this.sub = sub
+    this.opened = true
+  }
+
+  private async create (): Promise<Subscription> {
+    const signal = this.abort.signal
+    const from = this.o.from === 'latest' ? 'latest' : 'earliest'
+    const subscribe = async (): Promise<Subscription> => await this.client.subscribe(this.o.topic, { groupId: this.o.groupId, instanceId: this.instanceName, from, autoCommit: false, signal })
+    try {
+      return await subscribe()
+    } catch (err) {
+      // An answer means no instance is left over (subscribe deletes one it could not subscribe).
+      if (err instanceof StreamServerError && err.status !== null) this.createUnanswered = false
+      // A create whose answer was lost may have made our instance: ours alone when the reader named it.
+      if (!isInstanceTaken(err) || this.o.instanceId !== undefined) throw err
+      await this.client.unsubscribe(this.ownInstance(), { signal }).catch(() => {})
+      this.createUnanswered = true
+      return await subscribe()
+    }
+  }
+
+  /** The instance this reader creates, for deleting it when its create may have been cut short. */
+  private ownInstance (): Subscription {
+    const base = `${this.client.url}/consumers/${encodeURIComponent(this.o.groupId)}/instances/${encodeURIComponent(this.instanceName)}`
+    return { groupId: this.o.groupId, instanceId: this.instanceName, baseUri: base, topics: [this.o.topic] }
+  }
+
+  private async checkTopic (): Promise<void> {
+    let info
+    try {
+      info = await this.client.topic(this.o.topic, { signal: this.abort.signal })
+    } catch (err) {
+      if (err instanceof StreamServerError && err.status === 501) return // the receiver cannot describe topics
+      throw err
+    }
+    if (info === null) throw new PositionLostError('topic-gone', { topic: this.o.topic })
+  }
+
+  /** Every partition the reader committed must be committed at least as far on the server. */
+  private async checkCommitted (sub: Subscription): Promise<void> {
+    const refs = [...this.committedUpTo.keys()].map(splitKey)
+    if (refs.length === 0) return
+    const server = await this.client.committed(sub, refs, { signal: this.abort.signal })
+    for (const ref of refs) {
+      const mine = (this.committedUpTo.get(key(ref)) as number) + 1
+      const theirs = server.find(s => s.topic === ref.topic && s.partition === ref.partition)?.offset
+      if (theirs === undefined || theirs < mine) throw new PositionLostError('offsets-lost', { ...ref, committed: mine, serverCommitted: theirs })
+    }
   }
 
   /** `{ offset }` / `{ timestamp }` apply to partitions the group has not committed (a restart resumes instead). */
-  private async seekUncommitted (from: { timestamp: number | string | Date } | { offset: number }): Promise<void> {
-    const sub = this.sub as Subscription
-    const info = await this.client.topic(this.o.topic)
+  private async seekUncommitted (sub: Subscription, from: { timestamp: number | string | Date } | { offset: number }): Promise<void> {
+    const signal = this.abort.signal
+    const info = await this.client.topic(this.o.topic, { signal })
     const refs = (info?.partitions ?? [{ partition: 0 }]).map(p => ({ topic: this.o.topic, partition: p.partition }))
-    const committed = new Set((await this.client.committed(sub, refs)).map(c => c.partition))
+    const committed = new Set((await this.client.committed(sub, refs, { signal })).map(c => c.partition))
     const fresh = refs.filter(r => !committed.has(r.partition))
     if (fresh.length === 0) return
-    if ('offset' in from) await this.client.seek(sub, fresh.map(r => ({ ...r, offset: from.offset })))
-    else await this.client.seekToTimestamp(sub, fresh, new Date(from.timestamp).getTime())
+    if ('offset' in from) await this.client.seek(sub, fresh.map(r => ({ ...r, offset: from.offset })), { signal })
+    else await this.client.seekToTimestamp(sub, fresh, new Date(from.timestamp).getTime(), { signal })
   }
 
   private async pump (): Promise<void> {
     while (!this.destroyed) {
-      // Before every fetch: what the consumer took since the last one (no request when nothing).
-      if (this.o.autoCommit) await this.commitTolerant()
-      let records: FetchedRecord[]
-      try {
-        records = await this.client.fetch(this.sub as Subscription, { timeout: this.o.pollTimeout, maxBytes: this.o.maxBytes, signal: this.abort.signal })
-      } catch (err) {
-        if (this.destroyed) return
-        if (err instanceof StreamServerError && err.errorCode === 40403) {
-          await this.open()
+      const records = await this.retrying(() => this.nextBatch())
+      if (this.destroyed) return
+      let fresh = 0
+      for (const r of records) {
+        const k = key(r)
+        // A re-created instance resumes at the committed offset: what was pushed since is skipped.
+        if (r.offset < (this.nextOffset.get(k) ?? 0)) {
+          this.redelivered++
           continue
         }
-        throw err
-      }
-      if (this.destroyed) return
-      if (records.length === 0) {
-        if (this.o.pollTimeout < 50) await delay(50)
-        continue
-      }
-      for (const r of records) {
+        this.nextOffset.set(k, r.offset + 1)
         this.pushed.push({ topic: r.topic, partition: r.partition, offset: r.offset })
         this.push(this.shape(r))
+        fresh++
       }
-      return
+      if (fresh > 0) return
+      if (this.o.pollTimeout < 50) await delay(50)
     }
   }
 
-  /** Commit failures (a rebalance, a restarting server) only delay the commit to the next fetch. */
+  /** One fetch (re-creating the instance first when it was lost), after committing what was taken. */
+  private async nextBatch (): Promise<FetchedRecord[]> {
+    if (this.sub === undefined) await this.open()
+    if (this.o.autoCommit) await this.commitTolerant()
+    return await this.client.fetch(this.sub as Subscription, { timeout: this.o.pollTimeout, maxBytes: this.o.maxBytes, signal: this.abort.signal })
+  }
+
+  /** A commit that fails transiently (a rebalance, a restarting server) is only delayed to the next fetch. */
   private async commitTolerant (): Promise<void> {
     try {
       await this.commit()
     } catch (err) {
-      if (err instanceof StreamServerError && err.errorCode === 40403) await this.open()
-      else if (!(err instanceof StreamServerError) || err.status === null || err.status < 500) throw err
+      if (!isTransient(err)) throw err
     }
+  }
+
+  /** Commits what the consumer took (the pushed records no longer buffered) and the server was not told. */
+  private async commitTaken (signal: AbortSignal | undefined): Promise<void> {
+    const n = this.pushed.length - this.readableLength
+    for (const p of this.pushed.splice(0, Math.max(0, n))) this.taken.set(key(p), p)
+    const due = [...this.taken.values()].filter(p => (this.committedUpTo.get(key(p)) ?? -1) < p.offset)
+    if (due.length === 0 || this.sub === undefined) return
+    await this.client.commit(this.sub, due, { signal })
+    for (const p of due) this.committedUpTo.set(key(p), p.offset)
   }
 
   private shape (r: FetchedRecord): unknown {
@@ -180,40 +286,20 @@ export class HttpReadable extends Readable {
   }
 }
 
-type ResolvedReadableOptions = Required<Omit<HttpReadableOptions, keyof HttpStreamClientOptions | 'instanceId'>> & { instanceId?: string }
-
-function resolveOptions (o: HttpReadableOptions): ResolvedReadableOptions {
-  if (o === null || typeof o !== 'object') throw new InvalidOptionError('options', 'must be an object with at least { topic }')
-  if (typeof o.topic !== 'string' || o.topic === '') throw new InvalidOptionError('topic', 'is required (a topic name)')
-  checkFrom(o.from)
-  for (const k of ['maxBytes', 'pollTimeout', 'highWaterMark'] as const) {
-    const v = o[k]
-    const min = k === 'pollTimeout' ? 0 : 1
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < min)) throw new InvalidOptionError(k, `must be an integer >= ${min}`)
-  }
-  return {
-    topic: o.topic,
-    groupId: o.groupId ?? `http-stream.${o.topic}`,
-    from: o.from ?? 'earliest',
-    maxBytes: o.maxBytes ?? 1024 * 1024,
-    pollTimeout: o.pollTimeout ?? 1000,
-    includeTimestamp: o.includeTimestamp ?? false,
-    timestampField: o.timestampField ?? '_TIMESTAMP_',
-    autoCommit: o.autoCommit ?? true,
-    withMetadata: o.withMetadata ?? false,
-    highWaterMark: o.highWaterMark ?? 1000,
-    instanceId: o.instanceId
-  }
+function key (p: { topic: string, partition: number }): string {
+  return `${p.topic}:${p.partition}`
 }
 
-function checkFrom (from: unknown): void {
-  if (from === undefined || from === 'earliest' || from === 'latest') return
-  if (from !== null && typeof from === 'object') {
-    const f = from as Record<string, unknown>
-    if ('offset' in f && Number.isSafeInteger(f.offset) && (f.offset as number) >= 0) return
-    if ('timestamp' in f && !Number.isNaN(new Date(f.timestamp as string).getTime())) return
-  }
-  throw new InvalidOptionError('from', `must be 'earliest', 'latest', { timestamp } or { offset } (got ${JSON.stringify(from)})`)
+function splitKey (k: string): { topic: string, partition: number } {
+  const i = k.lastIndexOf(':')
+  return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)) }
+}
+
+/** The options the client takes, out of the reader's (already validated). */
+function clientOptions (o: HttpReadableOptions): HttpStreamClientOptions {
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(CLIENT_PROPERTIES)) if ((o as unknown as Record<string, unknown>)[k] !== undefined) out[k] = (o as unknown as Record<string, unknown>)[k]
+  return out as HttpStreamClientOptions
 }
 
 /** Creates an HttpReadable; see HttpReadableOptions. */

@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici'
-import { InvalidOptionError, RequestTimeoutError } from '../errors.js'
+import { RequestTimeoutError } from '../errors.js'
+import { CLIENT_DEFAULTS, checkClientOptions, parseServerUrl, type HttpStreamClientOptions } from './client-options.js'
 import { StreamServerError } from './stream-server-error.js'
 import { lowerCaseHeaders } from '../shared/headers.js'
 import { isUndiciTimeout } from '../transports/undici.js'
@@ -7,16 +8,7 @@ import { isUndiciTimeout } from '../transports/undici.js'
 const V2 = 'application/vnd.kafka.v2+json'
 const V2_JSON = 'application/vnd.kafka.json.v2+json'
 
-export interface HttpStreamClientOptions {
-  /** Extra headers on every request. */
-  headers?: Record<string, string>
-  /** ms per request (a fetch gets its poll wait on top). Default 10000. */
-  timeout?: number
-  /** Bearer token or Basic credentials. */
-  auth?: { token: string } | { username: string, password: string }
-  /** Sockets to the server at most. Default 8. */
-  connections?: number
-}
+export type { HttpStreamClientOptions }
 
 export interface ProduceInput {
   key?: unknown
@@ -36,6 +28,13 @@ export interface SubscribeOptions {
   from?: 'earliest' | 'latest'
   /** Let the server commit at each fetch what earlier fetches returned. Default false. */
   autoCommit?: boolean
+  /** Aborts the requests (an instance already created is deleted). */
+  signal?: AbortSignal
+}
+
+/** Options of the calls that can be aborted. */
+export interface CallSignal {
+  signal?: AbortSignal
 }
 
 export interface Subscription {
@@ -88,20 +87,15 @@ export class HttpStreamClient {
   private readonly timeout: number
   private readonly agent: Agent
 
+  /** Throws InvalidOptionError (naming the field) for a bad URL or option. */
   constructor (url: string, options: HttpStreamClientOptions = {}) {
-    let parsed: URL
-    try {
-      parsed = new URL(url)
-    } catch {
-      throw new InvalidOptionError('url', `not a URL (got ${JSON.stringify(url)})`)
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidOptionError('url', 'must be http or https')
+    const parsed = parseServerUrl(url)
+    const o = checkClientOptions(options)
     this.url = parsed.href.replace(/\/+$/, '')
     this.origin = parsed.origin
-    this.timeout = options.timeout ?? 10000
-    if (!Number.isSafeInteger(this.timeout) || this.timeout < 1) throw new InvalidOptionError('timeout', 'must be a positive integer (ms)')
-    this.headers = { ...lowerCaseHeaders(options.headers ?? {}), ...authHeader(options.auth) }
-    this.agent = new Agent({ connections: options.connections ?? 8, keepAliveTimeout: 4000 })
+    this.timeout = o.timeout ?? CLIENT_DEFAULTS.timeout
+    this.headers = { ...lowerCaseHeaders(o.headers ?? {}), ...authHeader(o.auth) }
+    this.agent = new Agent({ connections: o.connections ?? CLIENT_DEFAULTS.connections, keepAliveTimeout: 4000 })
   }
 
   /** Sends values (each becomes `{ value }`) to `topic`; resolves with their offsets once stored. */
@@ -137,9 +131,9 @@ export class HttpStreamClient {
   }
 
   /** Topic metadata; null when it does not exist. */
-  async topic (name: string): Promise<{ name: string, partitions: Array<{ partition: number }> } | null> {
+  async topic (name: string, options: CallSignal = {}): Promise<{ name: string, partitions: Array<{ partition: number }> } | null> {
     try {
-      return await this.call('GET', `/topics/${seg(name)}`, { accept: V2 }) as { name: string, partitions: Array<{ partition: number }> }
+      return await this.call('GET', `/topics/${seg(name)}`, { accept: V2, signal: options.signal }) as { name: string, partitions: Array<{ partition: number }> }
     } catch (err) {
       if (err instanceof StreamServerError && err.status === 404) return null
       throw err
@@ -157,11 +151,12 @@ export class HttpStreamClient {
         'auto.commit.enable': String(options.autoCommit ?? false)
       },
       contentType: V2,
-      accept: V2
+      accept: V2,
+      signal: options.signal
     }) as { instance_id: string, base_uri: string }
     const sub: Subscription = { groupId: options.groupId, instanceId: created.instance_id, baseUri: created.base_uri, topics: list }
     try {
-      await this.call('POST', this.instancePath(sub, '/subscription'), { body: { topics: list }, contentType: V2 })
+      await this.call('POST', this.instancePath(sub, '/subscription'), { body: { topics: list }, contentType: V2, signal: options.signal })
     } catch (err) {
       await this.unsubscribe(sub).catch(() => {})
       throw err
@@ -184,25 +179,25 @@ export class HttpStreamClient {
    * Commits the offsets of the last records consumed (the group resumes after them); with no list,
    * everything fetched so far.
    */
-  async commit (sub: Subscription, records?: PartitionOffset[]): Promise<void> {
+  async commit (sub: Subscription, records?: PartitionOffset[], options: CallSignal = {}): Promise<void> {
     const body = records === undefined ? undefined : { offsets: records.map(r => ({ topic: r.topic, partition: r.partition, offset: r.offset })) }
-    await this.call('POST', this.instancePath(sub, '/offsets'), { body, contentType: V2 })
+    await this.call('POST', this.instancePath(sub, '/offsets'), { body, contentType: V2, signal: options.signal })
   }
 
   /** The group's committed (next-to-read) offsets; partitions never committed are left out. */
-  async committed (sub: Subscription, partitions: PartitionRef[]): Promise<PartitionOffset[]> {
-    const answer = await this.call('GET', this.instancePath(sub, '/offsets'), { body: { partitions }, contentType: V2, accept: V2 }) as { offsets?: PartitionOffset[] }
+  async committed (sub: Subscription, partitions: PartitionRef[], options: CallSignal = {}): Promise<PartitionOffset[]> {
+    const answer = await this.call('GET', this.instancePath(sub, '/offsets'), { body: { partitions }, contentType: V2, accept: V2, signal: options.signal }) as { offsets?: PartitionOffset[] }
     return (answer?.offsets ?? []).filter(o => o.offset >= 0).map(o => ({ topic: o.topic, partition: o.partition, offset: o.offset }))
   }
 
-  async seek (sub: Subscription, offsets: PartitionOffset[]): Promise<void> {
-    await this.call('POST', this.instancePath(sub, '/positions'), { body: { offsets }, contentType: V2 })
+  async seek (sub: Subscription, offsets: PartitionOffset[], options: CallSignal = {}): Promise<void> {
+    await this.call('POST', this.instancePath(sub, '/positions'), { body: { offsets }, contentType: V2, signal: options.signal })
   }
 
   /** Seeks to the first record stored at or after `timestamp` (epoch ms). An extension of this server. */
-  async seekToTimestamp (sub: Subscription, partitions: PartitionRef[], timestamp: number): Promise<void> {
+  async seekToTimestamp (sub: Subscription, partitions: PartitionRef[], timestamp: number, options: CallSignal = {}): Promise<void> {
     const timestamps = partitions.map(p => ({ ...p, timestamp }))
-    await this.call('POST', this.instancePath(sub, '/positions'), { body: { timestamps }, contentType: V2 })
+    await this.call('POST', this.instancePath(sub, '/positions'), { body: { timestamps }, contentType: V2, signal: options.signal })
   }
 
   async seekToBeginning (sub: Subscription, partitions: PartitionRef[]): Promise<void> {
@@ -214,8 +209,8 @@ export class HttpStreamClient {
   }
 
   /** Deletes the consumer instance (its group keeps the committed offsets). */
-  async unsubscribe (sub: Subscription): Promise<void> {
-    await this.call('DELETE', this.instancePath(sub, ''), { contentType: V2 })
+  async unsubscribe (sub: Subscription, options: CallSignal = {}): Promise<void> {
+    await this.call('DELETE', this.instancePath(sub, ''), { contentType: V2, signal: options.signal })
   }
 
   async close (): Promise<void> {
@@ -278,7 +273,6 @@ function parse (text: string): unknown {
 function seg (name: string): string {
   return encodeURIComponent(name)
 }
-
 
 function authHeader (auth: HttpStreamClientOptions['auth']): Record<string, string> {
   if (auth === undefined) return {}
