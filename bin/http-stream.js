@@ -4,16 +4,13 @@
 import { existsSync } from 'node:fs'
 
 const built = new URL('../dist/cli/main.js', import.meta.url)
-let main
+let runCli
 if (existsSync(built)) {
-  ({ main } = await import(built.href))
+  ({ runCli } = await import(built.href))
 } else {
   const { register } = await import('tsx/esm/api')
   register()
-  ;({ main } = await import(new URL('../lib/cli/main.ts', import.meta.url).href))
+  ;({ runCli } = await import(new URL('../lib/cli/main.ts', import.meta.url).href))
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err) => {
-  process.stderr.write(`http-stream: ${err && err.message ? err.message : err}\n`)
-  process.exitCode = 1
-})
+runCli(process.argv.slice(2))

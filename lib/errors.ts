@@ -63,12 +63,21 @@ export class FailoverStoreError extends HttpStreamError {
   }
 }
 
-/** The stream was destroyed while records were inside and no store could take them. */
+/** The stream was destroyed while records were inside and no store could take them; or `flush()` was called on (or cut short by) a destroyed stream. */
 export class StreamDestroyedError extends HttpStreamError {
   readonly records: unknown[]
-  constructor (records: unknown[], options?: { cause?: unknown }) {
-    super('ERR_STREAM_DESTROYED', `destroyed with ${records.length} record(s) neither delivered nor stored`, options)
+  constructor (records: unknown[], options?: { cause?: unknown, message?: string }) {
+    super('ERR_STREAM_DESTROYED', options?.message ?? `destroyed with ${records.length} record(s) neither delivered nor stored`, options)
     this.records = records
+  }
+}
+
+/** TLS failed: the server's certificate could not be verified (or ours was refused). Not retried. `reason` is node's code. */
+export class TlsError extends HttpStreamError {
+  readonly reason: string
+  constructor (reason: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_TLS', message, options)
+    this.reason = reason
   }
 }
 
@@ -85,6 +94,29 @@ export class StoreLockedError extends HttpStreamError {
   constructor (store: string, holder: string) {
     super('ERR_STORE_LOCKED', `${store} is locked by ${holder}`)
     this.holder = holder
+  }
+}
+
+/** A batch answer's per-item results (`itemResults`) could not be read: not the expected shape, cut at its body bound, or not one result per record. */
+export class ItemResultsError extends HttpStreamError {
+  constructor (message: string) {
+    super('ERR_ITEM_RESULTS', message)
+  }
+}
+
+/** One record of a batch was refused in the answer's per-item results; `status` is the item's own (or the answer's). */
+export class ItemRejectedError extends HttpStreamError {
+  readonly status: number
+  constructor (status: number, message: string) {
+    super('ERR_ITEM_REJECTED', message)
+    this.status = status
+  }
+}
+
+/** Credentials could not be had: the OAuth2 token endpoint failed or refused, or an `auth.bearer` function threw. Never carries a secret. */
+export class AuthError extends HttpStreamError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('ERR_AUTH', message, options)
   }
 }
 

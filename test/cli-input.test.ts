@@ -12,7 +12,7 @@ import { spawnCli, storedEnvelopes, summaryNumber, tempDir, whileRunning } from 
 import { FileStore } from '../lib/stores/file.js'
 import { createHttpStreamServer } from '../lib/server/server.js'
 
-test('send: every line is delivered or stored; bad lines are stored as ERR_INVALID_RECORD with their text, exit 0', async (t) => {
+test('send: every line is delivered or stored; bad lines are stored as ERR_INVALID_RECORD with their text, exit 3 (stored for replay)', async (t) => {
   const receiver = await startReceiver()
   t.after(() => receiver.close())
   const dir = join(tempDir(t), 'fo')
@@ -20,7 +20,7 @@ test('send: every line is delivered or stored; bad lines are stored as ERR_INVAL
   const cli = spawnCli(['send', receiver.url, '--failover', `file:${dir}`])
   cli.child.stdin.end(written.join('\n') + '\n')
   const { code } = await cli.exited
-  assert.equal(code, 0, cli.stdout() + cli.stderr())
+  assert.equal(code, 3, cli.stdout() + cli.stderr())
   const stored = await storedEnvelopes(dir)
   const records = written.map((line) => { try { return JSON.parse(line) as unknown } catch { return line } })
   const report = assertNothingLost({ written: records, delivered: receiver.delivered, stored: stored.map((e) => e.record) })

@@ -4,23 +4,15 @@ import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough, Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import { main } from '../lib/cli/main.js'
 import { FileStore } from '../lib/stores/file.js'
 import { startReceiver, firstRecord } from './helpers/receiver.js'
+import { cliIo } from './helpers/cli-io.js'
 
 const run = promisify(execFile)
 
-function io (input = ''): { io: { stdin: Readable, stdout: PassThrough, stderr: PassThrough }, out: () => string, err: () => string } {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (c: Buffer) => { out += c.toString() })
-  stderr.on('data', (c: Buffer) => { err += c.toString() })
-  return { io: { stdin: Readable.from([input]), stdout, stderr }, out: () => out, err: () => err }
-}
+const io = cliIo
 
 function tempDir (t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'hsc-cli-'))
@@ -45,7 +37,7 @@ test('send: bad lines are reported and kept in the failover store as ERR_INVALID
   const receiver = await startReceiver()
   t.after(() => receiver.close())
   const c = io('{"a":1}\nnot json\n{"a":2}\n')
-  assert.equal(await main(['send', receiver.url, '--failover', `file:${dir}`], c.io), 0, c.out() + c.err())
+  assert.equal(await main(['send', receiver.url, '--failover', `file:${dir}`], c.io), 3, c.out() + c.err())
   assert.match(c.err(), /line 2: not JSON .*kept in failover/)
   assert.match(c.out(), /bad lines\s+1 -> file:/)
   assert.equal(receiver.deliveredCount, 2)
@@ -67,12 +59,12 @@ test('send: records neither delivered nor stored give exit code 1 and say how ma
   assert.match(c.out(), /ERR_DELIVERY_FAILED/)
 })
 
-test('send: failed records go to the failover store, exit 0', async (t) => {
+test('send: failed records go to the failover store, exit 3 (stored for replay)', async (t) => {
   const dir = tempDir(t)
   const receiver = await startReceiver({ plan: (req) => (firstRecord(req)?.i === 3 ? { status: 400 } : undefined) })
   t.after(() => receiver.close())
   const c = io(Array.from({ length: 10 }, (_, i) => JSON.stringify({ i })).join('\n'))
-  assert.equal(await main(['send', receiver.url, '--failover', `file:${dir}`], c.io), 0)
+  assert.equal(await main(['send', receiver.url, '--failover', `file:${dir}`], c.io), 3)
   assert.match(c.out(), new RegExp(`failed over\\s+1 -> file:${dir}`))
   const stored = []
   for await (const batch of new FileStore(dir).read()) stored.push(...batch)

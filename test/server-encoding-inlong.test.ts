@@ -95,7 +95,7 @@ describe("encoding 'inlong'", () => {
     for (const code of ['100', '101', '103', '104', '111', '115', '36']) assert.equal(r(`{"code":"${code}","msg":"x"}`), 'fail', code)
     assert.equal(r('not json'), 'retry')
     assert.equal(r('', 503), undefined, 'non-200 answers are left to the status policy')
-    assert.throws(() => createHttpWritable({ url: 'http://x/', encoding: 'inlong', inlong: { streamId: 's' }, failover: false }), { code: 'ERR_INVALID_OPTION', field: 'inlong.groupId' })
+    assert.throws(() => createHttpWritable({ url: 'http://x/', encoding: 'inlong', inlong: { streamId: 's' } as never, failover: false }), { code: 'ERR_INVALID_OPTION', field: 'inlong.groupId' })
     assert.throws(() => createHttpWritable({ url: 'http://x/', encoding: 'inlong', inlong: { ...INLONG, nodes: ['nope'] }, failover: false }), { field: 'inlong.nodes' })
   })
 

@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { ReceivedRequest } from './helpers/receiver.js'
 import { FAST, feed, LIMIT, rig, type Rig } from './helpers/writable-harness.js'
 import { storedEnvelopes } from './helpers/cli-child.js'
-import type { HttpWritableOptions } from '../lib/index.js'
+import type { EncodingName, HttpWritableOptions } from '../lib/index.js'
 
 interface BadCase {
   name: string
@@ -79,7 +79,7 @@ function deliveredRecords (requests: readonly ReceivedRequest[], encoding: strin
   })
 }
 
-function optionsFor (encoding: string, r: Rig): HttpWritableOptions {
+function optionsFor (encoding: EncodingName, r: Rig): HttpWritableOptions {
   const batch = { maxRecords: 5, lingerMs: 5 }
   switch (encoding) {
     case 'json': return { encoding }
@@ -102,7 +102,7 @@ function mixed (good: number, bad: readonly BadCase[]): unknown[] {
 }
 
 describe('createHttpWritable: unencodable records go to failover, recoverable', () => {
-  for (const encoding of ['json', 'ndjson', 'json-array', 'kafka-rest', 'inlong']) {
+  for (const encoding of ['json', 'ndjson', 'json-array', 'kafka-rest', 'inlong'] as const) {
     it(`${encoding}: each bad record is stored with its data and a path-naming error; the good ones are delivered`, LIMIT, async (t) => {
       const r = await rig(t, { plan: () => ({ status: 200, body: INLONG_OK }) })
       const bad = badCases()

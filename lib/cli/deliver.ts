@@ -13,13 +13,16 @@ export interface DeliverOptions {
   /** ms to keep delivering after the first signal before the rest goes to failover. */
   graceMs: number
   extra?: () => Record<string, string | number>
+  /** The exit code when every record is delivered or stored and some went to failover (send: 3). Default 0. */
+  storedExit?: number
 }
 
 /**
  * Runs `feed` into a writable with progress, then closes the sink: it waits for every record to be
  * delivered or stored, but after a signal only for the grace period (or until a second signal),
  * and then stores the rest in failover. Prints the summary. The exit code is 1 when some record is
- * neither delivered nor stored; otherwise 130/143 after SIGINT/SIGTERM, else 0.
+ * neither delivered nor stored; otherwise 130/143 after SIGINT/SIGTERM; else `storedExit` when some
+ * record went to failover; else 0.
  */
 export async function deliver (feed: Feed, options: HttpWritableOptions, io: CliIo & { signal?: AbortSignal }, how: DeliverOptions): Promise<number> {
   const sink = createHttpWritable(options)
@@ -55,7 +58,7 @@ export async function deliver (feed: Feed, options: HttpWritableOptions, io: Cli
     rate: `${formatRate((s.written * 1000) / Math.max(1, ms))} records/s`
   })
   if (failure !== undefined || s.delivered + s.failedOver !== s.written) return EXIT.lost
-  return stop.exitCode ?? EXIT.ok
+  return stop.exitCode ?? (s.failedOver > 0 ? (how.storedExit ?? EXIT.ok) : EXIT.ok)
 }
 
 /** Writes one record; when the sink is full, waits for room (or the stop request). */

@@ -10,10 +10,12 @@ export interface CliIo {
 export type Command = (argv: string[], io: CliIo) => Promise<number>
 
 /**
- * Exit codes: 0 all delivered or stored; 1 some record neither (or a runtime error); 2 bad usage,
- * a bad option, a missing or locked store. After SIGINT/SIGTERM: 130/143 (see stop-request).
+ * Exit codes: 0 all delivered (or, but for `send`, stored); 1 some record neither delivered nor
+ * stored, or a runtime error; 2 bad usage, a bad option, a missing or locked store; 3 (`send`) every
+ * record delivered or stored, and some stored in failover for replay. After SIGINT/SIGTERM: 130/143
+ * (see stop-request), which win over 3 but not over 1.
  */
-export const EXIT = { ok: 0, lost: 1, usage: 2 } as const
+export const EXIT = { ok: 0, lost: 1, usage: 2, failedOver: 3 } as const
 
 export class UsageError extends Error {}
 
@@ -24,6 +26,13 @@ export class CommandError extends Error {
     super((cause as Error).message, { cause })
     this.exitCode = exitCode
   }
+}
+
+/** A TCP port flag value (0 picks a free port); anything else is a usage error naming the flag. */
+export function port (text: string, flag: string): number {
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN
+  if (!(n <= 65535)) throw new UsageError(`${flag} takes a port number from 0 to 65535 (got ${JSON.stringify(text)})`)
+  return n
 }
 
 /** A whole-number flag value; anything else is a usage error naming the flag. */

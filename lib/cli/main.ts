@@ -7,6 +7,7 @@ import { DEMO_HELP } from './demo.js'
 import { REPLAY_HELP } from './replay.js'
 import { SERVE_HELP } from './serve.js'
 import { READ_HELP } from './read.js'
+import { packageVersion } from './version.js'
 
 /** Each command lives in its own module, loaded only when used. */
 const COMMANDS: Record<string, () => Promise<{ run: Command }>> = {
@@ -26,14 +27,32 @@ ${REPLAY_HELP.split('\n')[0]}
 ${SERVE_HELP.split('\n')[0]}
 ${READ_HELP.split('\n')[0]}
 
-'http-stream <command> --help' shows a command's flags.
-Exit codes: 0 every record delivered or stored; 1 some record neither, or an error; 2 bad usage,
-a bad option, a missing or locked store; 130/143 stopped by SIGINT/SIGTERM, every record read
-delivered or stored.
+'http-stream help <command>' or 'http-stream <command> --help' shows a command's flags;
+'http-stream --version' (-V) prints the version.
+Exit codes: 0 every record delivered (send) or delivered or stored (demo, replay: what failed again
+stays in the store); 1 some record neither delivered nor stored, or a runtime error; 2 bad usage,
+a bad option, a missing or locked store; 3 (send) every record delivered or stored, some of them
+in failover (replay them later); 130/143 stopped by SIGINT/SIGTERM, every record read delivered
+or stored.
 `
+
+const COMMAND_HELP: Record<string, string> = { send: SEND_HELP, demo: DEMO_HELP, replay: REPLAY_HELP, serve: SERVE_HELP, read: READ_HELP }
 
 export async function main (argv: string[], io: CliIo = process): Promise<number> {
   const [name, ...rest] = argv
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`${packageVersion()}\n`)
+    return EXIT.ok
+  }
+  if (name === 'help' && rest.length > 0) {
+    const help = COMMAND_HELP[rest[0]!]
+    if (help === undefined) {
+      io.stderr.write(`http-stream help: unknown command '${rest[0]!}' (commands: ${Object.keys(COMMANDS).join(', ')})\n`)
+      return EXIT.usage
+    }
+    io.stdout.write(`${help}\n`)
+    return EXIT.ok
+  }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.stdout.write(HELP)
     return name === undefined ? EXIT.usage : EXIT.ok
@@ -44,11 +63,8 @@ export async function main (argv: string[], io: CliIo = process): Promise<number
     return EXIT.usage
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    const help = { send: SEND_HELP, demo: DEMO_HELP, replay: REPLAY_HELP, serve: SERVE_HELP, read: READ_HELP }[name]
-    if (help !== undefined) {
-      io.stdout.write(`${help}\n`)
-      return EXIT.ok
-    }
+    io.stdout.write(`${COMMAND_HELP[name] ?? HELP}\n`)
+    return EXIT.ok
   }
   try {
     return await (await load()).run(rest, io)
@@ -56,10 +72,12 @@ export async function main (argv: string[], io: CliIo = process): Promise<number
     const err = thrown instanceof CommandError ? thrown.cause : thrown
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
     const coded = err instanceof HttpStreamError ? `${err.code}: ` : ''
-    io.stderr.write(`http-stream ${name}: ${coded}${(err as Error).message}\n`)
-    if (usage) io.stderr.write(`see 'http-stream ${name} --help'\n`)
+    const isUsage = usage || EXIT_2.has((err as { code?: string }).code ?? '')
+    // One line naming the problem (and, for a bad command line, where the flags are described).
+    const message = (err as Error).message.replace(/\s*\n\s*/g, ' ')
+    io.stderr.write(`http-stream ${name}: ${coded}${message}${usage ? ` (see 'http-stream help ${name}')` : ''}\n`)
     if (thrown instanceof CommandError) return thrown.exitCode
-    return usage || EXIT_2.has((err as { code?: string }).code ?? '') ? EXIT.usage : EXIT.lost
+    return isUsage ? EXIT.usage : EXIT.lost
   }
 }
 
@@ -72,10 +90,13 @@ function exit (code: number): void {
   if (code > 128) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))
 }
 
-const invoked = process.argv[1] === undefined ? '' : pathToFileURL(realpathSync(process.argv[1])).href
-if (import.meta.url === invoked) {
-  main(process.argv.slice(2)).then(exit, (err: unknown) => {
+/** The `http-stream` command as a process: runs `main` and sets the exit code (bin/http-stream.js calls this). */
+export function runCli (argv: string[]): void {
+  main(argv).then(exit, (err: unknown) => {
     process.stderr.write(`http-stream: ${(err as Error).message}\n`)
     process.exitCode = EXIT.lost
   })
 }
+
+const invoked = process.argv[1] === undefined ? '' : pathToFileURL(realpathSync(process.argv[1])).href
+if (import.meta.url === invoked) runCli(process.argv.slice(2))

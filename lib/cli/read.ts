@@ -4,6 +4,7 @@ import { createHttpReadable, type HttpReadable, type ReadFrom } from '../source/
 import { HttpStreamClient } from '../source/http-stream-client.js'
 import { type CliIo, EXIT, UsageError, int } from './io.js'
 import { StopRequest } from './stop-request.js'
+import { isValidTopicName } from '../server/names.js'
 
 export const READ_HELP = `http-stream read <url> --topic T [flags]   print a topic's records as NDJSON
   --group G            consumer group (default http-stream.<topic>); a restart resumes after its commits
@@ -31,6 +32,9 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
   const { values: v, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true })
   if (positionals.length !== 1) throw new UsageError('read takes exactly one <url>')
   if (v.topic === undefined) throw new UsageError('--topic is required')
+  for (const [flag, name] of [['--topic', v.topic], ['--group', v.group]] as const) {
+    if (name !== undefined && !isValidTopicName(name)) throw new UsageError(`${flag} takes 1 to 249 of [a-zA-Z0-9._-], not "." or ".." (got ${JSON.stringify(name)})`)
+  }
   const max = v.max === undefined ? Infinity : int(v.max, '--max')
   const url = positionals[0] as string
   const auth = v['auth-token'] === undefined ? undefined : { token: v['auth-token'] }

@@ -10,7 +10,8 @@ import { stopReadingOn } from './stoppable-store.js'
 export const REPLAY_HELP = `http-stream replay <store-uri> <url> [--batch-size N] [flags]
   Sends the records stored in a failover store again; only the ones the endpoint accepts are
   removed from the store, the others stay with attempts updated. A store that does not exist or
-  is being replayed by another process: exit 2.
+  is being replayed by another process: exit 2. There is no --failover: what fails again stays in
+  <store-uri>.
   SIGINT/SIGTERM: read no more of the store, let the round under way be acked for --grace-ms,
   exit 130/143; what was not acked stays in the store.
 ${WRITABLE_FLAGS_HELP.split('\n').filter((l) => !l.includes('--failover')).join('\n')}`
@@ -18,6 +19,7 @@ ${WRITABLE_FLAGS_HELP.split('\n').filter((l) => !l.includes('--failover')).join(
 export async function run (argv: string[], io: CliIo & { signal?: AbortSignal }): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { ...WRITABLE_FLAGS, 'batch-size': { type: 'string' } }, allowPositionals: true, strict: true })
   if (positionals.length !== 2) throw new UsageError('replay takes <store-uri> <url>')
+  if (values.failover !== undefined) throw new UsageError(`replay takes no --failover (got ${JSON.stringify(values.failover)}): what fails again stays in <store-uri>`)
   const { failover: _ignored, ...options } = writableOptions(values)
   const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size'])
   let current: ReplayProgress = { read: 0, delivered: 0, failedAgain: 0 }

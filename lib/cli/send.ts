@@ -9,6 +9,8 @@ export const SEND_HELP = `http-stream send <url> [flags]   NDJSON on stdin, one 
   With --encoding url or raw, each line is sent as a string; otherwise each line is parsed as JSON.
   A line that is not JSON goes to the failover store as an ERR_INVALID_RECORD envelope whose record
   is the line's text (with --failover false it counts as neither delivered nor stored).
+  Exit 0: every record delivered; 3: every record delivered or stored, some in failover (replay
+  them later); 1: some record neither; 2: bad usage.
   SIGINT/SIGTERM: stop reading stdin, deliver what was read for --grace-ms, store the rest, exit 130/143.
 ${WRITABLE_FLAGS_HELP}`
 
@@ -52,6 +54,7 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
     if (!sink.destroyed) writeAll(lines, before + 1)
     if (partial !== undefined) bad.add(input.count + 1, partial, 'cut off by the signal (the rest of the line was not read)')
     await bad.flush()
-  }, options, io, { title: 'send', graceMs: graceMs(values), extra: () => ({ 'lines read': input.count, ...bad?.fields() }) })
-  return (bad?.lost ?? 0) > 0 ? EXIT.lost : code
+  }, options, io, { title: 'send', graceMs: graceMs(values), storedExit: EXIT.failedOver, extra: () => ({ 'lines read': input.count, ...bad?.fields() }) })
+  if ((bad?.lost ?? 0) > 0) return EXIT.lost
+  return code === EXIT.ok && (bad?.stored ?? 0) > 0 ? EXIT.failedOver : code
 }

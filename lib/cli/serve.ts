@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { createHttpStreamServer, type HttpStreamServerOptions } from '../server/server.js'
-import { type CliIo, EXIT, UsageError, int } from './io.js'
+import { type CliIo, EXIT, UsageError, int, port } from './io.js'
 import { StopRequest, aborted } from './stop-request.js'
 
 export const SERVE_HELP = `http-stream serve [flags]   run a stream server until SIGINT/SIGTERM
@@ -42,10 +42,11 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
     if (v['retention-bytes'] !== undefined) options.retention.bytes = int(v['retention-bytes'], '--retention-bytes')
   }
   if (v['on-full'] !== undefined) options.onFull = v['on-full'] as 'reject'
+  const listenPort = port(v.port ?? '8082', '--port')
   const server = createHttpStreamServer(options)
   const stop = new StopRequest(io, v['grace-ms'] === undefined ? 10_000 : int(v['grace-ms'], '--grace-ms'))
   try {
-    await server.listen(int(v.port ?? '8082', '--port'), v.host ?? '127.0.0.1')
+    await server.listen(listenPort, v.host ?? '127.0.0.1')
     io.stdout.write(`listening on ${server.url} (receiver ${server.receiver.kind})\n`)
     await aborted(stop.requested)
     io.stderr.write('closing\n')

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs'
+import { encodingFlags, readConfigFile, successCodeFlag } from './flag-values.js'
 import type { ParseArgsConfig } from 'node:util'
 import type { HttpWritableOptions } from '../sink/options.js'
 import { fromStreamParkConfig } from '../config/streampark.js'
 import { UsageError, int as wholeNumber } from './io.js'
+import { AUTH_FLAGS, AUTH_FLAGS_HELP, authOptions } from './auth-flags.js'
+import { TLS_FLAGS, TLS_FLAGS_HELP, tlsOptions } from './tls-flags.js'
 
 /** The flags `send`, `demo` and `replay` share: each is a createHttpWritable option. */
 export const WRITABLE_FLAGS = {
@@ -21,7 +23,14 @@ export const WRITABLE_FLAGS = {
   'linger-ms': { type: 'string' },
   failover: { type: 'string' },
   transport: { type: 'string' },
+  'inlong-group': { type: 'string' },
+  'inlong-stream': { type: 'string' },
+  'inlong-manager': { type: 'string' },
   config: { type: 'string' },
+  ...AUTH_FLAGS,
+  ...TLS_FLAGS,
+  'item-results': { type: 'string' },
+  'on-reject': { type: 'string' },
   'grace-ms': { type: 'string' }
 } satisfies NonNullable<ParseArgsConfig['options']>
 
@@ -40,6 +49,14 @@ export const WRITABLE_FLAGS_HELP = `  -X, --method M           GET POST PUT PATC
   --linger-ms MS           batch: wait for a partial batch
   --failover URI|false     store for undeliverable records (default file:./http-failover)
   --transport T            undici (default) or got
+  --inlong-group G         with --encoding inlong: the InLong groupId (required)
+  --inlong-stream S        with --encoding inlong: the InLong streamId (required)
+  --inlong-manager URL     with --encoding inlong: take DataProxy nodes from this InLong Manager
+${AUTH_FLAGS_HELP}
+${TLS_FLAGS_HELP}
+  --item-results R         batch: read per-record results: kafka-rest es-bulk off
+                           (default kafka-rest with that encoding, else off)
+  --on-reject R            batch: bisect (default) or failover a batch answered 4xx
   --config FILE            StreamPark YAML (http.sink.threshold.*, failover.*); flags win
   --grace-ms MS            after SIGINT/SIGTERM, keep delivering this long, then store the rest
                            in failover (default 10000; a second signal stores at once)`
@@ -54,7 +71,7 @@ export function graceMs (values: Values): number {
 
 /** Turns parsed flags into writable options (validated later by createHttpWritable). */
 export function writableOptions (values: Values): HttpWritableOptions {
-  const options: HttpWritableOptions = typeof values.config === 'string' ? fromStreamParkConfig(readFileSync(values.config, 'utf8')) : {}
+  const options: HttpWritableOptions = typeof values.config === 'string' ? fromStreamParkConfig(readConfigFile(values.config)) : {}
   const int = (flag: string): number | undefined => {
     const v = values[flag]
     return typeof v === 'string' ? wholeNumber(v, `--${flag}`) : undefined
@@ -79,14 +96,18 @@ export function writableOptions (values: Values): HttpWritableOptions {
     options.backoff = { ...options.backoff, ...definedOnly({ base: int('backoff-base'), max: int('backoff-max') }) }
   }
   if (typeof values['success-code'] === 'string') {
-    const code = values['success-code']
-    options.successCode = code === '2xx' ? '2xx' : code.includes(',') ? code.split(',').map(Number) : Number(code)
+    options.successCode = successCodeFlag(values['success-code'])
   }
-  set('encoding', typeof values.encoding === 'string' ? values.encoding : undefined)
+  Object.assign(options, encodingFlags(values, options))
   const batch = definedOnly({ maxRecords: int('batch-records'), maxBytes: int('batch-bytes'), lingerMs: int('linger-ms') })
   if (Object.keys(batch).length > 0) options.batch = batch
   if (typeof values.failover === 'string') options.failover = values.failover === 'false' ? false : values.failover
   if (typeof values.transport === 'string') options.transport = values.transport as 'undici' | 'got'
+  authOptions(values, options)
+  tlsOptions(values, options)
+  const itemResults = values['item-results']
+  if (typeof itemResults === 'string') options.itemResults = itemResults === 'off' || itemResults === 'false' ? false : itemResults as 'kafka-rest' | 'es-bulk'
+  if (typeof values['on-reject'] === 'string') options.onReject = values['on-reject'] as 'bisect' | 'failover'
   return options
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpProblem } from './http-problem.js'
+import { decoderFor, decompress } from './decompress.js'
 
 /** The media type of a Content-Type or Accept item, lower-cased, without parameters. */
 export function mediaType (header: string | undefined): string {
@@ -12,8 +13,22 @@ export function mediaType (header: string | undefined): string {
  * Reads the whole body, refusing with 413 as soon as it passes `maxBytes` (by Content-Length before
  * reading a byte, or while streaming). The connection is then closed, so the rest is never read.
  * The refusal is an HttpProblem(413); a surface may answer it in its own format (InLong: code 104).
+ * A Content-Encoding body (gzip, deflate, br, zstd where Node has it) is decompressed with its
+ * decompressed size capped by `maxBytes` too (413); any other Content-Encoding is a 415.
  */
-export function readBody (req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<Buffer> {
+export async function readBody (req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<Buffer> {
+  let decoder
+  try {
+    decoder = decoderFor(req.headers['content-encoding'])
+  } catch (err) {
+    res.setHeader('connection', 'close')
+    throw err
+  }
+  const body = await readRawBody(req, res, maxBytes)
+  return decoder === undefined ? body : await decompress(body, decoder, maxBytes, () => tooLarge(maxBytes, 'decompressed'))
+}
+
+function readRawBody (req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = req.headers['content-length']
     if (declared !== undefined && Number(declared) > maxBytes) {
@@ -54,8 +69,8 @@ export function readBody (req: IncomingMessage, res: ServerResponse, maxBytes: n
   })
 }
 
-function tooLarge (maxBytes: number): HttpProblem {
-  return new HttpProblem(413, 41300, `request body larger than ${maxBytes} bytes`)
+function tooLarge (maxBytes: number, what = ''): HttpProblem {
+  return new HttpProblem(413, 41300, `request body ${what === '' ? '' : `${what} `}larger than ${maxBytes} bytes`)
 }
 
 /** Sends a JSON answer (or an empty 204) unless the response is already gone. */

@@ -1,6 +1,6 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { HttpStreamError, describeError } from '../errors.js'
+import { HttpStreamError, InvalidOptionError, describeError } from '../errors.js'
 import { authCheck, type AuthCheck } from './auth.js'
 import { ConsumerInstances } from './consumer-instances.js'
 import type { Route, RouteContext } from './context.js'
@@ -85,6 +85,8 @@ export class HttpStreamServer {
 
   /** Resolves once listening; port 0 picks a free port. */
   listen (port = 0, host = '127.0.0.1'): Promise<this> {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return Promise.reject(new InvalidOptionError('port', `must be a whole number from 0 to 65535 (got ${String(port)})`))
+    if (typeof host !== 'string' || host === '') return Promise.reject(new InvalidOptionError('host', `must be a host name or address (got ${String(host)})`))
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err)
       this.http.once('error', onError)

@@ -15,8 +15,34 @@ export function compileOptions<T> (schema: AnySchema): (value: unknown, prefix?:
   const validate: ValidateFunction = ajv.compile(schema)
   return (value, prefix = '') => {
     if (validate(value)) return value as T
-    throw toOptionError(validate.errors?.[0], prefix)
+    throw toOptionError(mostUseful(validate.errors ?? []), prefix)
   }
+}
+
+/**
+ * ajv lists an `anyOf`'s branch errors before the `anyOf` error itself: the first of them is often
+ * "must be equal to constant" from a branch nobody meant. Prefer, in order: an error deeper than
+ * the outermost `anyOf` (inside the branch that matched, e.g. `batch.maxRecords`), an unknown or
+ * missing key, the outermost `anyOf` when its `description` says what is expected, the first error
+ * with a description, the first error. A first error whose schema has a `description` wins over all.
+ */
+function mostUseful (errors: ErrorObject[]): ErrorObject | undefined {
+  const depth = (e: ErrorObject): number => e.instancePath.split('/').length
+  const anyOf = errors.filter((e) => e.keyword === 'anyOf')
+  if (anyOf.length === 0) return errors.find((e) => e.keyword === 'additionalProperties') ?? errors[0]
+  // A schema that describes its first branch wants that branch's words reported.
+  if (describedAs(errors[0]!) !== undefined) return errors[0]
+  const outer = anyOf[anyOf.length - 1]!
+  const deeper = errors.filter((e) => depth(e) > depth(outer))
+  if (deeper.length > 0) {
+    // Nested alternatives that cannot say what they want: the enclosing anyOf's words are better.
+    const nested = deeper.filter((e) => e.keyword === 'anyOf')
+    if (nested.length > 0 && nested.every((e) => describedAs(e) === undefined) && describedAs(outer) !== undefined) return outer
+    return mostUseful(deeper)
+  }
+  const level = errors.filter((e) => depth(e) === depth(outer))
+  return level.find((e) => e.keyword === 'additionalProperties' || e.keyword === 'required') ??
+    (describedAs(outer) !== undefined ? outer : (level.find((e) => describedAs(e) !== undefined) ?? errors[0]))
 }
 
 function toOptionError (error: ErrorObject | undefined, prefix: string): InvalidOptionError {
@@ -32,9 +58,16 @@ function toOptionError (error: ErrorObject | undefined, prefix: string): Invalid
     const key = String((error.params as { missingProperty: string }).missingProperty)
     return new InvalidOptionError(join(prefix, [...path, key]), 'is required')
   }
-  const described = (error.parentSchema as { description?: string } | undefined)?.description
-  const what = described !== undefined ? `must be ${described}` : (error.message ?? 'is invalid')
+  const described = describedAs(error)
+  const allowed = error.keyword === 'enum' ? (error.params as { allowedValues?: unknown[] }).allowedValues : undefined
+  const what = described !== undefined
+    ? `must be ${described}`
+    : allowed !== undefined ? `must be one of ${allowed.map(String).join(', ')}` : (error.message ?? 'is invalid')
   return new InvalidOptionError(join(prefix, path), `${what} (got ${show(error.data)})`)
+}
+
+function describedAs (error: ErrorObject): string | undefined {
+  return (error.parentSchema as { description?: string } | undefined)?.description
 }
 
 function join (prefix: string, path: string[]): string {
@@ -51,6 +84,7 @@ function decodePointer (part: string): string {
 export function show (value: unknown): string {
   if (typeof value === 'function') return 'a function'
   if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
   try {
     const text = JSON.stringify(value)
     if (text === undefined) return String(value)

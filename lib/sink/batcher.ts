@@ -24,17 +24,31 @@ export class Batcher {
   #bytes = 0
   #exact = false
   #timer: NodeJS.Timeout | undefined
+  /** `maxRecords`, lowered for a while after a 413 (see `shrink`). */
+  #maxRecords: number
+  /** Date.now() after which `#maxRecords` is back to `maxRecords`; 0 when not lowered. */
+  #shrunkUntil = 0
 
   constructor (encoding: BatchEncoding, limits: Required<BatchOptions>, emit: EmitBatch) {
     this.#encoding = encoding
     this.#limits = limits
     this.#emit = emit
     this.#keepRecords = encoding.decode === undefined
+    this.#maxRecords = limits.maxRecords
+  }
+
+  /**
+   * After a 413 for a batch of `rejected` records: the next batches hold at most half as many, for
+   * `forMs` ms (each further 413 halves again and restarts the wait).
+   */
+  shrink (rejected: number, forMs: number): void {
+    this.#maxRecords = Math.max(1, Math.min(this.#maxRecords, Math.floor(rejected / 2)))
+    this.#shrunkUntil = Date.now() + forMs
   }
 
   add (record: unknown, tag: unknown): void {
     const piece = this.#encoding.piece(record)
-    const { maxBytes, maxRecords } = this.#limits
+    const maxBytes = this.#limits.maxBytes
     const bodyBytes = this.#encoding.bodyBytes
     let bytes = this.#exact ? this.#exactBytes(piece) : this.#boundBytes(piece)
     if (bodyBytes(1, bytes) > maxBytes && bodyBytes(1, bytes = this.#exactBytes(piece)) > maxBytes) {
@@ -52,7 +66,7 @@ export class Batcher {
     this.#pieces.push(piece)
     if (tag !== undefined) (this.#tags ??= []).push(tag)
     this.#bytes += bytes
-    if (this.#pieces.length >= maxRecords) this.flush()
+    if (this.#pieces.length >= this.#maxRecords) this.flush()
     else if (this.#timer === undefined) this.#timer = setTimeout(() => this.flush(), this.#limits.lingerMs)
   }
 
@@ -80,6 +94,10 @@ export class Batcher {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer)
       this.#timer = undefined
+    }
+    if (this.#shrunkUntil !== 0 && Date.now() >= this.#shrunkUntil) {
+      this.#maxRecords = this.#limits.maxRecords
+      this.#shrunkUntil = 0
     }
     if (this.#pieces.length === 0) return
     const records = this.#keepRecords ? this.#records : undefined

@@ -1,14 +1,17 @@
 import { EventEmitter } from 'node:events'
 import fastq, { type queue as FastQueue } from 'fastq'
-import { InvalidRecordError, UnexpectedStatusError, describeError } from '../errors.js'
+import { InvalidRecordError, ItemRejectedError, UnexpectedStatusError, describeError } from '../errors.js'
 import type { ResolvedOptions } from './options.js'
 import { parseRetryAfter, retryDelay } from '../shared/retry.js'
 import { createEncoding, type Encoding, type Target, type Verdict } from '../encoders/index.js'
 import type { OutgoingRequest, SendOptions, Transport, TransportResponse } from '../transports/transport.js'
 import { UndiciTransport } from '../transports/undici.js'
 import { GotTransport } from '../transports/got.js'
+import { withAuthAndCompression } from '../transports/auth-and-compression.js'
 import { Batcher } from './batcher.js'
 import type { FailoverEnvelope } from '../stores/store.js'
+import { ITEM_RESULTS_MAX_BODY, type ItemProblem, type ItemReader } from './item-results.js'
+import { SHRINK_AFTER_413_MS, halves, splitPolicy } from './bisect.js'
 
 /**
  * One request's worth of records on its way: queued, in flight, waiting to retry, or in failover.
@@ -90,6 +93,10 @@ export class DeliveryEngine extends EventEmitter {
   #capacityWaiter: (() => void) | undefined
   /** The encoding's `ready()`, until it settles. */
   #ready: Promise<void> | undefined
+  /** Reads per-item results of 2xx answers (`itemResults`); undefined when off. */
+  readonly #items: ItemReader | undefined
+  /** Whether an answer splits a batch (`onReject`, 413); undefined without batches. */
+  readonly #splits: ((status: number, final: boolean) => boolean) | undefined
 
   constructor (options: ResolvedOptions, failures: FailureSink) {
     super()
@@ -97,15 +104,17 @@ export class DeliveryEngine extends EventEmitter {
     this.#failures = failures
     this.#target = { url: options.url, method: options.method, headers: options.headers }
     this.#encoding = createEncoding(options.encoding, this.#target, options.batch !== undefined, options.encodingOptions)
-    this.#transport = options.transport === 'got'
-      ? new GotTransport(options.numWriters, options.got)
-      : new UndiciTransport(options.numWriters, options.timeout)
+    this.#transport = withAuthAndCompression(options.transport === 'got'
+      ? new GotTransport(options.numWriters, options.got, options)
+      : new UndiciTransport(options.numWriters, options.timeout, options), options)
     const successStatus = options.successStatus
-    const needsBody = failures.keepResponses === true || options.successNeedsBody || this.#encoding.judge !== undefined
+    this.#items = options.itemResults
+    this.#splits = options.batch !== undefined && this.#encoding.batch ? splitPolicy(options.onReject) : undefined
+    const needsBody = failures.keepResponses === true || options.successNeedsBody || this.#encoding.judge !== undefined || this.#items !== undefined
     this.#sendOptions = {
       timeout: options.timeout,
       readBody: needsBody || successStatus === undefined ? () => true : (status) => !successStatus(status),
-      maxBody: failures.keepResponses === true ? Number.MAX_SAFE_INTEGER : undefined
+      maxBody: failures.keepResponses === true ? Number.MAX_SAFE_INTEGER : this.#items !== undefined ? ITEM_RESULTS_MAX_BODY : undefined
     }
     this.#queue = fastq(this, attemptWorker, options.numWriters)
     this.#ready = this.#encoding.ready?.().catch(() => {}).finally(() => { this.#ready = undefined })
@@ -272,7 +281,11 @@ export class DeliveryEngine extends EventEmitter {
       job.request = request
       const verdict = this.#judge(response, error)
       this.#encoding.report?.(request.origin, verdict === 'success')
-      if (verdict === 'success') return this.settle(job, 'delivered', response)
+      if (verdict === 'success') {
+        if (this.#items === undefined) return this.settle(job, 'delivered', response)
+        return this.#settleItems(job, response!)
+      }
+      if (response !== undefined && job.count > 1 && this.#splits?.(response.status, verdict === 'fail') === true) return this.#bisect(job, response)
       job.status = response?.status ?? null
       const cause = response !== undefined ? new UnexpectedStatusError(response.status, snippet(response.body)) : error
       // An answer's error reads "unexpected status 503: …", without its code.
@@ -292,6 +305,83 @@ export class DeliveryEngine extends EventEmitter {
     if (judged !== undefined) return judged
     if (this.options.isSuccess(response)) return 'success'
     return this.options.shouldRetry({ response }) ? 'retry' : 'fail'
+  }
+
+  /**
+   * A 2xx answer with per-item results: the ok records are delivered, the 'retry' ones go again
+   * as one smaller request, each 'fail' one goes to failover with its own item error. An answer
+   * that cannot be read fails the whole job with that error.
+   */
+  #settleItems (job: Job, response: TransportResponse): void {
+    let problems: ItemProblem[]
+    try {
+      problems = this.#items!(response, job.count, () => this.recordsOf(job))
+    } catch (err) {
+      job.status = response.status
+      return this.#giveUp(job, err)
+    }
+    if (problems.length === 0) return this.settle(job, 'delivered', response)
+    const records = this.recordsOf(job)
+    const bad = new Set<number>()
+    const retry: number[] = []
+    for (const p of problems) {
+      bad.add(p.index)
+      if (p.verdict === 'retry') retry.push(p.index)
+    }
+    this.#jobs.delete(job)
+    const ok: number[] = []
+    for (let i = 0; i < records.length; i++) if (!bad.has(i)) ok.push(i)
+    if (ok.length > 0) this.settle(this.#child(job, records, ok, false), 'delivered', response)
+    for (const p of problems) {
+      if (p.verdict !== 'fail') continue
+      const failed = this.#child(job, records, [p.index], false)
+      failed.status = p.status ?? response.status
+      this.#noteError(failed, new ItemRejectedError(failed.status, p.error), p.error)
+      this.#giveUp(failed, undefined)
+    }
+    if (retry.length === 0) return
+    const again = this.#child(job, records, retry, true)
+    if (again.request === undefined) return this.#giveUp(again, again.cause)
+    const first = problems.find((p) => p.verdict === 'retry')!
+    again.status = first.status ?? response.status
+    this.#noteError(again, new ItemRejectedError(again.status, first.error), retry.length > 1 ? `${first.error} (and ${retry.length - 1} more)` : first.error)
+    if (again.attempts <= this.options.retries) this.#retryLater(again, response)
+    else this.#giveUp(again, undefined)
+  }
+
+  /** A batch rejected as a whole (4xx, 413): each half goes again at once; a 413 also shrinks the next batches. */
+  #bisect (job: Job, response: TransportResponse): void {
+    if (response.status === 413) this.#batcher?.shrink(job.count, SHRINK_AFTER_413_MS)
+    const records = this.recordsOf(job)
+    this.#jobs.delete(job)
+    const indices = records.map((_, i) => i)
+    for (const half of halves(indices)) {
+      const part = this.#child(job, records, half, true)
+      part.attempts = 0
+      if (part.request === undefined) this.#giveUp(part, part.cause)
+      else this.#queue.push(part)
+    }
+  }
+
+  /**
+   * A job of some of `parent`'s records, in its epoch (they were counted there), with its attempts.
+   * `rebuild`: a new request with the same encoding (on failure, `request` is undefined and `cause` says why).
+   */
+  #child (parent: Job, records: unknown[], indices: number[], rebuild: boolean): Job {
+    const mine = indices.map((i) => records[i])
+    const tags = parent.tags === undefined ? undefined : indices.map((i) => parent.tags![i])
+    const job: Job = { records: mine, count: mine.length, request: parent.request, attempts: parent.attempts, status: null, error: null, firstError: null, cause: undefined, epoch: parent.epoch, tags }
+    this.#jobs.add(job)
+    if (rebuild) {
+      try {
+        const encoding = this.#encoding as Extract<Encoding, { batch: true }>
+        job.request = encoding.batch ? encoding.assemble(mine.map((r) => encoding.piece(r)), mine, this.#target) : parent.request
+      } catch (err) {
+        job.request = undefined
+        job.cause = err instanceof Error ? err : new Error(String(err))
+      }
+    }
+    return job
   }
 
   #retryLater (job: Job, response: TransportResponse | undefined): void {

@@ -1,8 +1,8 @@
-import { Writable } from 'node:stream'
+import { Writable, type Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
-import { DeliveryFailedError, FailoverStoreError, StreamDestroyedError, HttpStreamError, InvalidOptionError, describeError } from '../errors.js'
+import { DeliveryFailedError, FailoverStoreError, StreamDestroyedError, InvalidOptionError, describeError } from '../errors.js'
 import { resolveOptions, type HttpWritableOptions } from './options.js'
-import { DeliveryEngine, type EngineStats, type Job } from './delivery-engine.js'
+import { DeliveryEngine, type EngineStats, type Job, type RetryEvent } from './delivery-engine.js'
 import { FailoverTransform, type FailoverItem } from './failover-transform.js'
 import { openStore } from '../stores/open-store.js'
 import type { FailoverEnvelope, Store } from '../stores/store.js'
@@ -19,6 +19,27 @@ export interface CloseOptions {
   graceMs?: number
   /** Aborting it ends the grace period at once (a second Ctrl-C): the records still inside go to failover. */
   signal?: AbortSignal
+}
+
+/** The events of an HttpWritable and what their listeners receive. */
+export interface HttpWritableEvents {
+  /** A request failed and will be sent again after `delay` ms. */
+  retry: [event: RetryEvent]
+  /** Envelopes are durably in the failover store. */
+  failover: [envelopes: FailoverEnvelope[]]
+  error: [err: Error]
+  drain: []
+  finish: []
+  close: []
+  pipe: [source: Readable]
+  unpipe: [source: Readable]
+}
+
+/** Typed listeners for the events above; other names keep EventEmitter's untyped (`any`) form. */
+export interface HttpWritable {
+  on: (<E extends keyof HttpWritableEvents>(event: E, listener: (...args: HttpWritableEvents[E]) => void) => this) & ((event: string | symbol, listener: (...args: any[]) => void) => this)
+  once: (<E extends keyof HttpWritableEvents>(event: E, listener: (...args: HttpWritableEvents[E]) => void) => this) & ((event: string | symbol, listener: (...args: any[]) => void) => this)
+  off: (<E extends keyof HttpWritableEvents>(event: E, listener: (...args: HttpWritableEvents[E]) => void) => this) & ((event: string | symbol, listener: (...args: any[]) => void) => this)
 }
 
 /**
@@ -65,6 +86,18 @@ export class HttpWritable extends Writable {
     this.#engine.on('retry', (event) => this.emit('retry', event))
     this.#engine.on('error', (err: Error) => this.#fail(err))
     this.#engine.onSettled = () => this.#maybeDrain()
+    if (resolved.signal !== undefined) this.#destroyOnAbort(resolved.signal)
+  }
+
+  /** `signal` destroys the sink as destroy() does (what is inside goes to failover): at once if already aborted. */
+  #destroyOnAbort (signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.destroy()
+      return
+    }
+    const abort = (): void => { this.destroy() }
+    signal.addEventListener('abort', abort, { once: true })
+    this.once('close', () => signal.removeEventListener('abort', abort))
   }
 
   /** The failover store (undefined with `failover: false`): the CLI stores input lines it cannot parse in it. */
@@ -83,7 +116,7 @@ export class HttpWritable extends Writable {
   /** Resolves when every record written before the call is delivered or durably in failover. */
   flush (): Promise<void> {
     if (this.#fatal !== undefined) return Promise.reject(this.#fatal)
-    if (this.destroyed) return Promise.reject(new HttpStreamError('ERR_STREAM_DESTROYED', 'flush() after destroy()'))
+    if (this.destroyed) return Promise.reject(new StreamDestroyedError([], { message: 'flush() after destroy()' }))
     if (this.writableEnded) return finished(this)
     return new Promise((resolve, reject) => {
       const marker = new FlushMarker(resolve, reject)
@@ -170,7 +203,7 @@ export class HttpWritable extends Writable {
 
   override _destroy (error: Error | null, callback: (error?: Error | null) => void): void {
     const before = this.stats()
-    for (const marker of this.#flushes) marker.reject(this.#fatal ?? error ?? new HttpStreamError('ERR_STREAM_DESTROYED', 'destroyed before the flush completed'))
+    for (const marker of this.#flushes) marker.reject(this.#fatal ?? error ?? new StreamDestroyedError([], { message: 'destroyed before the flush completed' }))
     this.#flushes.clear()
     if (this.#fatal !== undefined) {
       this.#release().then(() => callback(this.#fatal), () => callback(this.#fatal))

@@ -1,11 +1,19 @@
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError, TlsError } from '../errors.js'
 import { compileOptions, show } from '../shared/validate.js'
 import { BATCH_ENCODINGS, RECORD_ENCODINGS, type EncodeFunction } from '../encoders/index.js'
 import type { Store } from '../stores/store.js'
 import { isStore } from '../stores/store.js'
 import type { TransportResponse } from '../transports/transport.js'
+import type { InlongEncodingOptions } from '../encoders/inlong.js'
+import type { OptionsInit as GotOptions } from 'got'
 import { isRetryableStatus, type Backoff } from '../shared/retry.js'
 import { lowerCaseHeaders } from '../shared/headers.js'
+import { TLS_SCHEMA, resolveTls, type TlsOptions } from '../transports/tls-options.js'
+import { ProxySetting } from '../transports/proxy.js'
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import { COMPRESSION_SCHEMA, resolveCompression, type CompressionAlgorithm, type CompressionOptions, type ResolvedCompression } from '../transports/compress-options.js'
+import { resolveAuth, type AuthOptions } from '../transports/auth-options.js'
+import { itemReader, type ItemReader, type ItemResultsOption } from './item-results.js'
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'HEAD'] as const
 export type Method = typeof METHODS[number]
@@ -17,6 +25,9 @@ export interface Outcome {
   /** The error, when none came (network error, timeout). */
   error?: Error
 }
+
+/** The built-in encodings by name (per record, then per batch); `encoding` also takes a function. */
+export type EncodingName = 'json' | 'raw' | 'url' | 'ndjson' | 'json-array' | 'kafka-rest' | 'kafka-rest-v3' | 'inlong'
 
 export interface BatchOptions {
   /** Records per request at most. Default 500. */
@@ -38,14 +49,30 @@ export interface HttpWritableOptions {
   backoff?: Partial<Backoff>
   successCode?: number | number[] | '2xx' | ((response: TransportResponse) => boolean)
   retryOn?: Array<number | '4xx' | '5xx'> | ((outcome: Outcome) => boolean)
-  encoding?: string | EncodeFunction
+  encoding?: EncodingName | EncodeFunction
   batch?: BatchOptions | false
   failover?: string | Store | false
   transport?: 'undici' | 'got'
   /** got options passed through when `transport: 'got'`. */
-  got?: Record<string, unknown>
+  got?: GotOptions
   /** Options read by the `inlong` encoding. */
-  inlong?: Record<string, unknown>
+  inlong?: InlongEncodingOptions
+  /** TLS of the client side: `{ ca, cert, key, passphrase, pfx, rejectUnauthorized, servername, minVersion }` (PEM text or Buffers). Default node's (verify against its CA bundle). */
+  tls?: TlsOptions
+  /** Let undici negotiate HTTP/2 over TLS (ALPN); the got transport ignores it. Default false. */
+  http2?: boolean
+  /** Forward proxy `'http://user:pass@host:port'` (CONNECT for https targets), or `'env'` for HTTPS_PROXY/HTTP_PROXY/NO_PROXY (undici transport). Default none. */
+  proxy?: string
+  /** Compresses request bodies of at least `minBytes` (default 1024) and sets Content-Encoding; `batch.maxBytes` counts bytes before compression. Default off. */
+  compression?: CompressionAlgorithm | CompressionOptions
+  /** Sets Authorization: `{ bearer }`, `{ username, password }` (Basic) or `{ oauth2: { tokenUrl, clientId, clientSecret, scope?, audience?, extraParams? } }`. Default none. */
+  auth?: AuthOptions
+  /** Aborting it destroys the sink as destroy() does (records inside go to failover). Default none. */
+  signal?: AbortSignal
+  /** Reads which records of a 2xx batch answer failed: 'kafka-rest', 'es-bulk', a function, or false. Default 'kafka-rest' with that encoding, else off. */
+  itemResults?: ItemResultsOption
+  /** A batch answered 4xx (but 408/429): 'bisect' splits it down to the bad records, 'failover' stores it whole. Default 'bisect'. */
+  onReject?: 'bisect' | 'failover'
 }
 
 export interface ResolvedOptions {
@@ -69,6 +96,15 @@ export interface ResolvedOptions {
   transport: 'undici' | 'got'
   got: Record<string, unknown>
   encodingOptions: Record<string, unknown>
+  tls: TlsConnectionOptions | undefined
+  http2: boolean
+  proxy: ProxySetting | undefined
+  compression: ResolvedCompression | undefined
+  auth: AuthOptions | undefined
+  signal: AbortSignal | undefined
+  /** The per-item results reader, or undefined when off. */
+  itemResults: ItemReader | undefined
+  onReject: 'bisect' | 'failover'
 }
 
 export const DEFAULTS = {
@@ -114,7 +150,7 @@ const schema = {
       anyOf: [{ type: 'array', items: { anyOf: [statusCode, { enum: ['4xx', '5xx'] }] } }, { isFunction: true }]
     },
     encoding: {
-      description: `one of ${[...Object.keys(RECORD_ENCODINGS), ...Object.keys(BATCH_ENCODINGS)].join(' ')} or a function`,
+      description: `one of ${[...Object.keys(RECORD_ENCODINGS), ...Object.keys(BATCH_ENCODINGS)].join(', ')}, or a function`,
       anyOf: [{ enum: [...Object.keys(RECORD_ENCODINGS), ...Object.keys(BATCH_ENCODINGS)] }, { isFunction: true }]
     },
     batch: {
@@ -129,12 +165,21 @@ const schema = {
       ]
     },
     failover: {
-      description: 'a store URI, a Store or false',
+      description: 'a store URI, a Store, or false',
       anyOf: [{ type: 'string', minLength: 1 }, { const: false }, { isObjectLike: true }]
     },
     transport: { enum: ['undici', 'got'] },
     got: { type: 'object' },
-    inlong: { type: 'object' }
+    inlong: { type: 'object' },
+    tls: TLS_SCHEMA,
+    http2: { type: 'boolean' },
+    proxy: { description: "'env' or an http(s) URL", type: 'string', minLength: 1 },
+    compression: COMPRESSION_SCHEMA,
+    // Checked by resolveAuth, whose messages never show a value (it may be a secret).
+    auth: {},
+    signal: { description: 'an AbortSignal', isObjectLike: true },
+    itemResults: { description: "'kafka-rest', 'es-bulk', false or a function", anyOf: [{ enum: ['kafka-rest', 'es-bulk'] }, { const: false }, { isFunction: true }] },
+    onReject: { enum: ['bisect', 'failover'] }
   }
 }
 
@@ -172,14 +217,27 @@ export function resolveOptions (options: HttpWritableOptions | undefined): Resol
     retries: o.retries ?? DEFAULTS.retries,
     backoff,
     ...success,
-    shouldRetry: retryPolicy(o.retryOn),
+    shouldRetry: notOnTlsErrors(retryPolicy(o.retryOn)),
     encoding,
     batch: batched ? { ...DEFAULTS.batch, ...(o.batch === false ? {} : o.batch) } : undefined,
     failover,
     transport: o.transport ?? 'undici',
     got: o.got ?? {},
-    encodingOptions: { inlong: o.inlong }
+    encodingOptions: { inlong: o.inlong },
+    tls: resolveTls(o.tls),
+    http2: o.http2 ?? false,
+    proxy: o.proxy === undefined ? undefined : ProxySetting.parse(o.proxy),
+    compression: resolveCompression(o.compression),
+    auth: resolveAuth(o.auth),
+    signal: abortSignal(o.signal),
+    itemResults: itemReader(o.itemResults, encoding),
+    onReject: o.onReject ?? 'bisect'
   }
+}
+
+function abortSignal (signal: unknown): AbortSignal | undefined {
+  if (signal === undefined || signal instanceof AbortSignal) return signal
+  throw new InvalidOptionError('signal', `must be an AbortSignal (got ${show(signal)})`)
 }
 
 function parseUrl (text: string): URL {
@@ -199,6 +257,11 @@ function successPolicy (code: NonNullable<HttpWritableOptions['successCode']>): 
     ? (s: number) => s >= 200 && s < 300
     : Array.isArray(code) ? (s: number) => code.includes(s) : (s: number) => s === code
   return { isSuccess: (r) => byStatus(r.status), successNeedsBody: false, successStatus: byStatus }
+}
+
+/** A certificate error does not mend by retrying: it fails over at once (ERR_TLS), whatever `retryOn` says. */
+function notOnTlsErrors (policy: (outcome: Outcome) => boolean): (outcome: Outcome) => boolean {
+  return (o) => !(o.error instanceof TlsError) && policy(o)
 }
 
 function retryPolicy (retryOn: HttpWritableOptions['retryOn']): (outcome: Outcome) => boolean {

@@ -21,6 +21,26 @@ export interface ReconnectEvent {
   error: Error
 }
 
+/** The events of an HttpReadable and what their listeners receive. */
+export interface HttpReadableEvents {
+  /** The server could not be reached (or lost the consumer instance): the reader waits and tries again. */
+  reconnect: [event: ReconnectEvent]
+  data: [record: unknown]
+  error: [err: Error]
+  end: []
+  close: []
+  pause: []
+  resume: []
+  readable: []
+}
+
+/** Typed listeners for the events above; other names keep EventEmitter's untyped (`any`) form. */
+export interface HttpReadable {
+  on: (<E extends keyof HttpReadableEvents>(event: E, listener: (...args: HttpReadableEvents[E]) => void) => this) & ((event: string | symbol, listener: (...args: any[]) => void) => this)
+  once: (<E extends keyof HttpReadableEvents>(event: E, listener: (...args: HttpReadableEvents[E]) => void) => this) & ((event: string | symbol, listener: (...args: any[]) => void) => this)
+  off: (<E extends keyof HttpReadableEvents>(event: E, listener: (...args: HttpReadableEvents[E]) => void) => this) & ((event: string | symbol, listener: (...args: any[]) => void) => this)
+}
+
 /**
  * An object-mode Readable over a stream server's consumer API (ours or any Kafka REST Proxy v2).
  * It fetches only when the consumer asks for more (no fetch while its buffer is full), commits the

@@ -1,9 +1,10 @@
 import http from 'node:http'
 import https from 'node:https'
 import type { Got, OptionsInit, Request as GotRequest, Response as GotResponse } from 'got'
-import { RequestTimeoutError } from '../errors.js'
+import { InvalidOptionError, RequestTimeoutError } from '../errors.js'
 import { CappedBody } from './capped-body.js'
-import type { OutgoingRequest, SendOptions, Transport, TransportResponse } from './transport.js'
+import { asTlsError } from './tls-error.js'
+import type { ConnectionOptions, OutgoingRequest, SendOptions, Transport, TransportResponse } from './transport.js'
 import { MAX_BODY_BYTES } from './transport.js'
 
 /**
@@ -11,19 +12,28 @@ import { MAX_BODY_BYTES } from './transport.js'
  * already configure got (hooks, proxies, TLS): `got` options are passed through. Retries and
  * errors-on-status are ours, so got's own are switched off. The response is streamed: only the
  * first `maxBody` bytes of a body are kept, the rest is dropped as it arrives. got's
- * `timeout.request` bounds the whole attempt, connect to last byte.
+ * `timeout.request` bounds the whole attempt, connect to last byte. `tls` goes to the https agent
+ * (and to got's `https`, so got's defaults cannot undo it); `http2` is undici's (got has its own
+ * `got: { http2: true }`); a proxy is got's `agent` (`got: { agent }`), so `proxy` is refused here.
  */
 export class GotTransport implements Transport {
   /** got is loaded only by sinks that ask for it, so the default path never pays its import. */
   readonly #client: Promise<Got>
   readonly #agents: { http: http.Agent, https: https.Agent }
 
-  constructor (connections: number, options: OptionsInit = {}) {
+  constructor (connections: number, options: OptionsInit = {}, connection: ConnectionOptions = {}) {
+    if (connection.proxy !== undefined) {
+      throw new InvalidOptionError('proxy', "the got transport takes a proxy through got's own agent (got: { agent: { http, https } }, e.g. hpagent); use the undici transport for `proxy`")
+    }
+    const tls = connection.tls
     this.#agents = {
       http: new http.Agent({ keepAlive: true, maxSockets: connections }),
-      https: new https.Agent({ keepAlive: true, maxSockets: connections })
+      https: new https.Agent({ keepAlive: true, maxSockets: connections, ...tls })
     }
-    this.#client = import('got').then(({ got }) => got.extend({ agent: this.#agents }, options, {
+    const gotTls: OptionsInit = tls === undefined
+      ? {}
+      : { https: { rejectUnauthorized: tls.rejectUnauthorized, certificateAuthority: tls.ca, certificate: tls.cert, key: tls.key, passphrase: tls.passphrase, pfx: tls.pfx, minVersion: tls.minVersion } as OptionsInit['https'] }
+    this.#client = import('got').then(({ got }) => got.extend({ agent: this.#agents }, gotTls, options, {
       retry: { limit: 0 },
       throwHttpErrors: false,
       followRedirect: false,
@@ -64,7 +74,7 @@ async function collect (stream: GotRequest, options: SendOptions): Promise<Trans
     const fail = (err: Error & { code?: string }): void => {
       if (settled) return
       settled = true
-      reject(err.code === 'ETIMEDOUT' ? new RequestTimeoutError(options.timeout, { cause: err }) : err)
+      reject(err.code === 'ETIMEDOUT' ? new RequestTimeoutError(options.timeout, { cause: err }) : asTlsError(err) ?? err)
     }
     const done = (): void => {
       if (settled) return

@@ -2,6 +2,18 @@
  * What the delivery engine needs from an HTTP client: send one request, give back the status,
  * the headers and (only when asked) the body. Both transports behave the same; tests run on both.
  */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import type { ProxySetting } from './proxy.js'
+
+/** How a transport reaches endpoints, decided once at construction (nothing of it per request). */
+export interface ConnectionOptions {
+  /** node `tls.connect` options (CA, client certificate, verification), from the `tls` option. */
+  tls?: TlsConnectionOptions | undefined
+  /** Offer h2 by ALPN (undici only). */
+  http2?: boolean
+  /** A forward proxy, or `env`. */
+  proxy?: ProxySetting | undefined
+}
 
 export interface OutgoingRequest {
   /** `http://host:port` */

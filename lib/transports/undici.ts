@@ -1,8 +1,11 @@
 import { Pool, type Dispatcher } from 'undici'
+import type { IncomingHttpHeaders } from 'node:http'
 import { RequestTimeoutError } from '../errors.js'
 import { CappedBody } from './capped-body.js'
 import { DeadlineSweep, type Expiring, type Tracked } from './deadline-sweep.js'
-import type { OutgoingRequest, SendOptions, Transport, TransportResponse } from './transport.js'
+import { undiciProxyAgent } from './proxy.js'
+import { asTlsError } from './tls-error.js'
+import type { ConnectionOptions, OutgoingRequest, SendOptions, Transport, TransportResponse } from './transport.js'
 import { MAX_BODY_BYTES } from './transport.js'
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
@@ -22,26 +25,36 @@ export function isUndiciTimeout (err: unknown): boolean {
  */
 export class UndiciTransport implements Transport {
   readonly #pools = new Map<string, Pool>()
-  readonly #connections: number
-  readonly #timeout: number
+  readonly #poolOptions: Pool.Options
   readonly #sweep: DeadlineSweep
+  /** With a proxy: one dispatcher for every origin (it keeps a pool per origin itself). */
+  readonly #proxied: Dispatcher | undefined
   #lastOrigin = ''
   #lastPool: Pool | undefined
 
-  constructor (connections: number, timeout: number) {
-    this.#connections = connections
-    this.#timeout = timeout
+  constructor (connections: number, timeout: number, connection: ConnectionOptions = {}) {
     this.#sweep = new DeadlineSweep(timeout)
+    const { tls, http2 = false, proxy } = connection
+    const perOrigin: Pool.Options = { connections, pipelining: 1, headersTimeout: timeout, bodyTimeout: timeout, ...(http2 ? { allowH2: true } : {}) }
+    this.#poolOptions = { ...perOrigin, connect: { timeout, ...tls } }
+    // Through a proxy the agent hands each pool its own `connect` (the tunnel, or the proxy itself).
+    this.#proxied = proxy === undefined ? undefined : undiciProxyAgent(proxy, (origin, options) => new Pool(origin, { ...options, ...perOrigin }), tls, timeout)
   }
 
   send (request: OutgoingRequest, options: SendOptions): Promise<TransportResponse> {
     return new Promise((resolve, reject) => {
+      const handler = new ResponseHandler(options, this.#sweep, resolve, reject)
+      if (this.#proxied !== undefined) {
+        // The proxy agent writes `host` into the headers it is given: a copy, since ours are shared.
+        this.#proxied.dispatch({ origin: request.origin, path: request.path, method: request.method as Dispatcher.HttpMethod, headers: { ...request.headers }, body: request.body }, handler)
+        return
+      }
       this.#pool(request.origin).dispatch({
         path: request.path,
         method: request.method as Dispatcher.HttpMethod,
         headers: request.headers,
         body: request.body
-      }, new ResponseHandler(options, this.#sweep, resolve, reject))
+      }, handler)
     })
   }
 
@@ -49,8 +62,7 @@ export class UndiciTransport implements Transport {
     if (origin === this.#lastOrigin && this.#lastPool !== undefined) return this.#lastPool
     let pool = this.#pools.get(origin)
     if (pool === undefined) {
-      const timeout = this.#timeout
-      pool = new Pool(origin, { connections: this.#connections, pipelining: 1, connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout })
+      pool = new Pool(origin, this.#poolOptions)
       this.#pools.set(origin, pool)
     }
     this.#lastOrigin = origin
@@ -59,20 +71,23 @@ export class UndiciTransport implements Transport {
   }
 
   async close (abort = false): Promise<void> {
-    const pools = [...this.#pools.values()]
+    const dispatchers: Dispatcher[] = [...this.#pools.values()]
+    if (this.#proxied !== undefined) dispatchers.push(this.#proxied)
     this.#pools.clear()
     this.#lastPool = undefined
     this.#lastOrigin = ''
-    await Promise.all(pools.map((p) => abort ? p.destroy() : p.close()))
+    await Promise.all(dispatchers.map((d) => abort ? d.destroy() : d.close()))
   }
 }
 
 /**
- * Collects one response and settles its promise exactly once: on completion, on error (timeouts as
- * ERR_REQUEST_TIMEOUT), or when the deadline sweep expires it, whichever comes first. Whatever
- * undici reports after that (bytes past the body, the abort's own error) is ignored.
+ * Collects one response through undici's handler interface (`onRequestStart` … `onResponseEnd`,
+ * undici 7 and later) and settles its promise exactly once: on completion, on error (timeouts as
+ * ERR_REQUEST_TIMEOUT, certificate failures as ERR_TLS), or when the deadline sweep expires it,
+ * whichever comes first. Whatever undici reports after that (bytes past the body, the abort's own
+ * error) is ignored.
  */
-class ResponseHandler implements Expiring {
+class ResponseHandler implements Expiring, Dispatcher.DispatchHandler {
   readonly deadline: number
   readonly #options: SendOptions
   readonly #sweep: DeadlineSweep
@@ -80,9 +95,9 @@ class ResponseHandler implements Expiring {
   readonly #resolve: (response: TransportResponse) => void
   readonly #reject: (err: Error) => void
   #settled = false
-  #abort: ((err: Error) => void) | undefined
+  #controller: Dispatcher.DispatchController | undefined
   #status = 0
-  #rawHeaders: Buffer[] = []
+  #headers: IncomingHttpHeaders = {}
   #body: CappedBody | undefined
 
   constructor (options: SendOptions, sweep: DeadlineSweep, resolve: (response: TransportResponse) => void, reject: (err: Error) => void) {
@@ -98,32 +113,31 @@ class ResponseHandler implements Expiring {
   expire (): void {
     const err = new RequestTimeoutError(this.#options.timeout)
     this.#fail(err)
-    this.#abort?.(err)
+    this.#controller?.abort(err)
   }
 
-  onConnect (abort: (err: Error) => void): void {
-    if (this.#settled) abort(new RequestTimeoutError(this.#options.timeout))
-    else this.#abort = abort
+  onRequestStart (controller: Dispatcher.DispatchController): void {
+    if (this.#settled) controller.abort(new RequestTimeoutError(this.#options.timeout))
+    else this.#controller = controller
   }
 
-  onHeaders (status: number, rawHeaders: Buffer[]): boolean {
+  onResponseStart (_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     this.#status = status
-    this.#rawHeaders = rawHeaders
+    this.#headers = headers
     if (status >= 200 && this.#options.readBody(status)) this.#body = new CappedBody(this.#options.maxBody ?? MAX_BODY_BYTES)
-    return true
   }
 
-  onData (chunk: Buffer): boolean {
+  onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#body?.add(chunk)
-    return true
   }
 
-  onComplete (): void {
-    if (this.#settle()) this.#resolve(new CollectedResponse(this.#status, this.#rawHeaders, this.#body?.text() ?? ''))
+  onResponseEnd (): void {
+    if (this.#settle()) this.#resolve({ status: this.#status, headers: this.#headers, body: this.#body?.text() ?? '' })
   }
 
-  onError (err: Error): void {
-    this.#fail(isUndiciTimeout(err) ? new RequestTimeoutError(this.#options.timeout, { cause: err }) : err)
+  onResponseError (_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.#settled) return
+    this.#fail(isUndiciTimeout(err) ? new RequestTimeoutError(this.#options.timeout, { cause: err }) : asTlsError(err) ?? err)
   }
 
   #fail (err: Error): void {
@@ -136,34 +150,5 @@ class ResponseHandler implements Expiring {
     this.#settled = true
     this.#sweep.untrack(this.#tracked)
     return true
-  }
-}
-
-/** A response whose headers are parsed only if someone reads them (most successes never do). */
-class CollectedResponse implements TransportResponse {
-  readonly status: number
-  readonly body: string
-  #raw: Buffer[]
-  #headers: Record<string, string | string[]> | undefined
-
-  constructor (status: number, raw: Buffer[], body: string) {
-    this.status = status
-    this.#raw = raw
-    this.body = body
-  }
-
-  get headers (): Record<string, string | string[]> {
-    if (this.#headers === undefined) {
-      const headers: Record<string, string | string[]> = {}
-      for (let i = 0; i + 1 < this.#raw.length; i += 2) {
-        const name = this.#raw[i]!.toString('latin1').toLowerCase()
-        const value = this.#raw[i + 1]!.toString('latin1')
-        const seen = headers[name]
-        headers[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
-      }
-      this.#headers = headers
-      this.#raw = []
-    }
-    return this.#headers
   }
 }
