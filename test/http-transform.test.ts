@@ -191,3 +191,23 @@ describe('createHttpTransform', () => {
     assert.throws(() => createHttpTransform({ url: 'http://x', backoff: { base: 10, max: 1 } }), { field: 'backoff' })
   })
 })
+
+describe('createHttpTransform on real endpoints', () => {
+  it('takes the writable\'s endpoint options: mTLS to an HTTPS server with our CA, refused without it', async (t) => {
+    const { makeTestCerts } = await import('./helpers/tls-certs.js')
+    const { startTlsServer } = await import('./helpers/tls-server.js')
+    const certs = makeTestCerts()
+    t.after(() => certs.remove())
+    const s = await startTlsServer({ key: certs.server.key, cert: certs.server.cert, ca: certs.ca, requestCert: true })
+    t.after(() => s.close())
+    const tls = { ca: certs.ca, cert: certs.client.cert, key: certs.client.key }
+    const out: unknown[] = []
+    await pipeline(Readable.from([{ id: 1 }, { id: 2 }, { id: 3 }]), createHttpTransform({ url: `${s.url}/enrich`, tls, capacity: 2 }), async function * (source) {
+      for await (const v of source) out.push(v)
+    })
+    assert.deepEqual(out, [{ ok: true }, { ok: true }, { ok: true }])
+    assert.deepEqual(s.arrivals.map((a) => a.clientCN), ['sink-client', 'sink-client', 'sink-client'])
+    await assert.rejects(pipeline(Readable.from([{ id: 1 }]), createHttpTransform({ url: `${s.url}/enrich`, retries: 0 }), async function * (source) { for await (const _ of source) yield _ }), { code: 'ERR_DELIVERY_FAILED' })
+    assert.throws(() => createHttpTransform({ url: `${s.url}/enrich`, tls: { ca: 42 as never } }), { code: 'ERR_INVALID_OPTION', field: 'tls.ca' })
+  })
+})

@@ -44,8 +44,17 @@ export interface HttpTransformOptions {
   response?: 'json' | 'text' | 'response'
   /** 'undici' (default) or 'got', as the writable's. */
   transport?: 'undici' | 'got'
-  got?: Record<string, unknown>
+  got?: HttpWritableOptions['got']
+  /** As the writable's: certificates, HTTP/2, a proxy, request compression and auth (checked by the same rules). */
+  tls?: HttpWritableOptions['tls']
+  http2?: HttpWritableOptions['http2']
+  proxy?: HttpWritableOptions['proxy']
+  compression?: HttpWritableOptions['compression']
+  auth?: HttpWritableOptions['auth']
 }
+
+/** Endpoint options passed to the engine as they are; the writable's option checks judge them. */
+const ENDPOINT_OPTIONS = ['got', 'tls', 'http2', 'proxy', 'compression', 'auth'] as const
 
 interface Slot { done: boolean, value: unknown }
 
@@ -64,7 +73,7 @@ const check = compileOptions<HttpTransformOptions>({
     request: { isFunction: true, description: 'a function (record) => { url?, method?, headers?, body? }' },
     response: { enum: ['json', 'text', 'response'] },
     transport: { enum: ['undici', 'got'] },
-    got: { type: 'object' }
+    ...Object.fromEntries(ENDPOINT_OPTIONS.map((name) => [name, {}]))
   }
 })
 
@@ -182,7 +191,7 @@ function engineOptions (o: HttpTransformOptions, capacity: number): HttpWritable
     ...(o.retries === undefined ? {} : { retries: o.retries }),
     ...(o.backoff === undefined ? {} : { backoff: o.backoff }),
     ...(o.transport === undefined ? {} : { transport: o.transport }),
-    ...(o.got === undefined ? {} : { got: o.got }),
+    ...Object.fromEntries(ENDPOINT_OPTIONS.filter((name) => o[name] !== undefined).map((name) => [name, o[name]])),
     encoding: encode,
     failover: false
   }
