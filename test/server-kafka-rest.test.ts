@@ -34,16 +34,21 @@ describe('Kafka REST v2: produce and topics', () => {
 
   it('refuses unsupported embedded formats with 415 and bad records with 422, storing nothing', async (t) => {
     const { url } = await startServer(t)
-    for (const type of ['application/vnd.kafka.binary.v2+json', 'application/vnd.kafka.avro.v2+json', 'text/plain']) {
+    // ProduceToTopicAction @Consumes binary, json, avro, protobuf, jsonschema: the schema-registry ones and others are 415 here.
+    for (const type of ['application/vnd.kafka.avro.v2+json', 'application/vnd.kafka.protobuf.v2+json', 'application/vnd.kafka.jsonschema.v2+json', 'application/vnd.kafka.v2+json', 'text/plain']) {
       const a = await call(url, 'POST', '/topics/t', { body: { records: [{ value: 1 }] }, type })
       assert.equal(a.status, 415, type)
       assert.equal(a.json.error_code, 415)
+      assert.match(a.json.message, /application\/vnd\.kafka\.binary\.v2\+json \(binary\), application\/vnd\.kafka\.json\.v2\+json \(json\)/)
     }
+    const notBase64 = await call(url, 'POST', '/topics/t', { body: { records: [{ value: 1 }] }, type: 'application/vnd.kafka.binary.v2+json' })
+    assert.deepEqual([notBase64.status, notBase64.json.error_code], [422, 42203], 'a binary value must be base64')
     const bad = await call(url, 'POST', '/topics/t', { body: { records: [{ value: 1 }, 'nope'] } })
     assert.equal(bad.status, 422)
     assert.equal(bad.json.error_code, 422)
     const badPartition = await call(url, 'POST', '/topics/t', { body: { records: [{ value: 1, partition: -1 }] } })
-    assert.deepEqual([badPartition.status, badPartition.json.error_code], [422, 42202])
+    // 42202 is Confluent's "value schema missing" (Errors.java): a bad partition is the generic 422.
+    assert.deepEqual([badPartition.status, badPartition.json.error_code], [422, 422])
     const missingPartition = await call(url, 'POST', '/topics/t', { body: { records: [{ value: 1 }, { value: 2, partition: 3 }] } })
     assert.deepEqual([missingPartition.status, missingPartition.json.error_code], [404, 40402])
     const listed = await call(url, 'GET', '/topics')
@@ -96,7 +101,7 @@ describe('Kafka REST v2: consumer instances', () => {
 
   it('refuses bad consumer configuration with 422 42204', async (t) => {
     const { url } = await startServer(t)
-    for (const body of [{ format: 'binary' }, { format: 'avro' }, { 'auto.offset.reset': 'middle' }, { 'auto.commit.enable': 'maybe' }]) {
+    for (const body of [{ format: 'avro' }, { format: 'protobuf' }, { format: 'xml' }, { 'auto.offset.reset': 'middle' }, { 'auto.commit.enable': 'maybe' }]) {
       const a = await call(url, 'POST', '/consumers/g', { body, type: V2 })
       assert.deepEqual([a.status, a.json.error_code], [422, 42204], JSON.stringify(body))
     }

@@ -1,5 +1,5 @@
 import { HttpProblem } from './http-problem.js'
-import type { ConsumedRecord, ReceiverConsumer } from './receivers/receiver.js'
+import type { ConsumedRecord, ReceiverConsumer, EmbeddedFormat } from './receivers/receiver.js'
 
 export interface ConsumerInstance {
   group: string
@@ -10,6 +10,8 @@ export interface ConsumerInstance {
   busy: number
   /** The instance's default poll wait (consumer.request.timeout.ms), when it gave one. */
   requestTimeoutMs?: number
+  /** Kafka REST: the embedded format records are read in (default json). */
+  format?: EmbeddedFormat
   /** /actions subscribers: rows fetched and not yet acknowledged. */
   pending?: ConsumedRecord[]
 }

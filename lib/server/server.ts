@@ -14,6 +14,7 @@ import { actionRoutes } from './routes/actions.js'
 import { inlongRoutes } from './routes/inlong.js'
 import { consumerRoutes } from './routes/kafka-consumers.js'
 import { topicRoutes, V2 } from './routes/kafka-rest.js'
+import { brokerRoutes } from './routes/kafka-rest-partitions.js'
 import { healthRoute, metricsRoute } from './routes/ops.js'
 import { resolveServerOptions, type HttpStreamServerOptions, type ResolvedServerOptions } from './options.js'
 
@@ -21,6 +22,7 @@ import { resolveServerOptions, type HttpStreamServerOptions, type ResolvedServer
 const ROUTES = new Map<string, [string, Route]>([
   ['topics', ['kafka-rest', topicRoutes]],
   ['consumers', ['kafka-rest', consumerRoutes]],
+  ['brokers', ['kafka-rest', brokerRoutes]],
   ['actions', ['actions', actionRoutes]],
   ['dataproxy', ['inlong', inlongRoutes]],
   ['metrics', ['metrics', metricsRoute]],

@@ -197,7 +197,7 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
     const generation = this.generation
     for (const m of batch.messages) {
       if (!isRunning() || isStale() || generation !== this.generation) return
-      this.buffer.push(fromKafkaMessage(batch.topic, batch.partition, m))
+      this.buffer.push(fromKafkaMessage(batch.topic, batch.partition, m, this.options.format))
       resolveOffset(m.offset)
     }
     this.highWatermarks.set(`${batch.topic}:${batch.partition}`, Number(batch.highWatermark))

@@ -1,37 +1,21 @@
 import type { KafkaMessage, Message } from 'kafkajs'
-import type { ConsumedRecord, ProduceRecord } from './receiver.js'
-import { ReceiverError } from './receiver-errors.js'
+import type { ConsumedRecord, EmbeddedFormat, ProduceRecord } from './receiver.js'
+import { NotJsonMessageError, jsonTextOf, notJsonDetail } from './record-bytes.js'
+
+export { NotJsonMessageError }
 
 /**
  * Records ↔ Kafka messages in Confluent's JSON embedded format (kafka-rest's `format: json`): a key
  * or value is written as its JSON text (key "123" → the 5 bytes `"123"`, key 123 → `123`); a null
  * value is a tombstone (no value bytes) and a null or absent key is no key. On the way out, key and
  * value bytes must be UTF-8 JSON texts: anything else is refused with `NotJsonMessageError`, never
- * handed over as a string (which would make the bytes `abc` and `"abc"` look alike).
+ * handed over as a string (which would make the bytes `abc` and `"abc"` look alike). In the binary
+ * embedded format (kafka-rest's `format: binary`) keys and values are the raw bytes both ways.
  */
-
-/** Strict UTF-8: invalid bytes are an error, not U+FFFD (a leading BOM is skipped, as Jackson does). */
-const UTF8 = new TextDecoder('utf-8', { fatal: true })
-
-/** A message read from Kafka whose key or value is not a UTF-8 JSON text: 500 / 50002 naming where it is. */
-export class NotJsonMessageError extends ReceiverError {
-  readonly topic: string
-  readonly partition: number
-  readonly offset: number
-  readonly part: 'key' | 'value'
-  constructor (topic: string, partition: number, offset: number, part: 'key' | 'value', detail: string) {
-    super('ERR_NOT_JSON_MESSAGE', 500, 50002,
-      `Message at ${topic} partition ${partition} offset ${offset}: its ${part} is not JSON (${detail}); ` +
-      `the json format reads JSON only. Seek past it with POST …/positions {"offsets":[{"topic":${JSON.stringify(topic)},"partition":${partition},"offset":${offset + 1}}]}.`)
-    this.topic = topic
-    this.partition = partition
-    this.offset = offset
-    this.part = part
-  }
-}
 
 /** A produce record → the kafkajs message that carries it. */
 export function toKafkaMessage (r: ProduceRecord): Message {
+  if (r.binary !== undefined) return { key: r.binary.key, value: r.binary.value, partition: r.partition, headers: r.headers }
   return {
     key: r.key === undefined || r.key === null ? null : JSON.stringify(r.key),
     // NDJSON lines are JSON texts already (`raw`) and go out as sent.
@@ -42,20 +26,21 @@ export function toKafkaMessage (r: ProduceRecord): Message {
 }
 
 /** A message read from Kafka → the consumed record, or the error answering for it when it is not JSON. */
-export function fromKafkaMessage (topic: string, partition: number, m: KafkaMessage): ConsumedRecord | NotJsonMessageError {
+export function fromKafkaMessage (topic: string, partition: number, m: KafkaMessage, format: EmbeddedFormat = 'json'): ConsumedRecord | NotJsonMessageError {
   const offset = Number(m.offset)
+  if (format === 'binary') {
+    const binary = { key: m.key ?? null, value: m.value }
+    return { topic, partition, offset, key: undefined, value: undefined, binary, timestamp: Number(m.timestamp), headers: headersOf(m.headers), bytes: m.value === null ? 4 : m.value.length }
+  }
   let key: unknown = null
   let raw: string | undefined
   let part: 'key' | 'value' = 'key'
   try {
-    if (m.key !== null && m.key !== undefined) key = JSON.parse(UTF8.decode(m.key))
+    if (m.key !== null && m.key !== undefined) key = JSON.parse(jsonTextOf(m.key))
     part = 'value'
-    if (m.value !== null) {
-      raw = UTF8.decode(m.value)
-      JSON.parse(raw)
-    }
+    if (m.value !== null) raw = jsonTextOf(m.value)
   } catch (err) {
-    return new NotJsonMessageError(topic, partition, offset, part, describe(err, part === 'key' ? m.key : m.value))
+    return new NotJsonMessageError(topic, partition, offset, part, notJsonDetail(err, part === 'key' ? m.key : m.value))
   }
   return {
     topic,
@@ -69,13 +54,6 @@ export function fromKafkaMessage (topic: string, partition: number, m: KafkaMess
     headers: headersOf(m.headers),
     bytes: m.value === null ? 4 : m.value.length
   }
-}
-
-/** Why the bytes are not JSON, without quoting them (they may be anyone's data, and errors get logged). */
-function describe (err: unknown, bytes: Buffer | null | undefined): string {
-  const size = bytes?.length ?? 0
-  if (size === 0) return 'empty'
-  return `${size} bytes, ${err instanceof TypeError ? 'not UTF-8' : 'not a JSON text'}`
 }
 
 function headersOf (headers: KafkaMessage['headers']): Record<string, string> | undefined {

@@ -2,8 +2,8 @@ import { Kafka, logLevel, Partitioners, type Admin, type Message, type Producer 
 import { InvalidOptionError } from '../../errors.js'
 import { KafkaConsumerInstance, kafkaFailure } from './kafka-consumer.js'
 import { toKafkaMessage } from './kafka-message.js'
-import type { ConsumerOptions, LagEntry, ProducedOffset, ProduceRecord, Receiver, ReceiverConsumer, ReceiverOperation, TopicInfo } from './receiver.js'
-import { ReceiverClosedError } from './receiver-errors.js'
+import type { ClusterInfo, ConsumerOptions, LagEntry, ProducedOffset, ProduceOptions, ProduceRecord, Receiver, ReceiverConsumer, ReceiverOperation, TopicInfo } from './receiver.js'
+import { BackendError, ReceiverClosedError } from './receiver-errors.js'
 import type { KafkaReceiverOptions } from './kafka-options.js'
 
 export type { KafkaReceiverOptions } from './kafka-options.js'
@@ -52,7 +52,7 @@ export class KafkaReceiver implements Receiver {
     })
   }
 
-  async produce (topic: string, records: ProduceRecord[]): Promise<ProducedOffset[]> {
+  async produce (topic: string, records: ProduceRecord[], options?: ProduceOptions): Promise<ProducedOffset[]> {
     this.checkOpen()
     const producer = await this.connected('producer')
     const messages = records.map(r => toKafkaMessage(r))
@@ -63,12 +63,23 @@ export class KafkaReceiver implements Receiver {
       try {
         meta = await producer.send({ topic, acks: -1, messages: chunk })
       } catch (err) {
-        throw kafkaFailure(err)
+        // Chunks before it are stored: this one and the rest answer with the error, record by record (as Confluent does).
+        const error = kafkaFailure(err)
+        if (offsets.length === 0 || options?.partial !== true) throw error
+        while (offsets.length < messages.length) offsets.push({ partition: -1, offset: -1, error })
+        return offsets
       }
       const next = new Map(meta.map(m => [m.partition, Number(m.baseOffset ?? m.offset ?? -1)]))
       for (const m of chunk) {
         const partition = this.partitionOf.get(m) ?? m.partition ?? 0
-        const offset = next.get(partition) ?? -1
+        const offset = next.get(partition)
+        if (offset === undefined) {
+          // No ack for that partition (it does not exist): the Java producer's KafkaException "Invalid partition", 50002.
+          const error = new BackendError(`Invalid partition given with record: ${partition} of topic ${topic}`, false)
+          if (options?.partial !== true) throw error
+          offsets.push({ partition: -1, offset: -1, error })
+          continue
+        }
         next.set(partition, offset + 1)
         offsets.push({ partition, offset })
       }
@@ -96,6 +107,28 @@ export class KafkaReceiver implements Receiver {
         replicas: p.replicas.map(b => ({ broker: b, leader: b === p.leader, in_sync: p.isr.includes(b) }))
       })).sort((a, b) => a.partition - b.partition)
       return { name: topic, configs: {}, partitions }
+    } catch (err) {
+      throw kafkaFailure(err)
+    }
+  }
+
+  async describeCluster (): Promise<ClusterInfo> {
+    const admin = await this.connected('admin')
+    try {
+      const c = await admin.describeCluster()
+      const brokers = c.brokers.map(b => ({ id: b.nodeId, host: b.host, port: b.port })).sort((a, b) => a.id - b.id)
+      return { clusterId: c.clusterId, controller: c.controller, brokers }
+    } catch (err) {
+      throw kafkaFailure(err)
+    }
+  }
+
+  async partitionOffsets (topic: string, partition: number): Promise<{ beginning: number, end: number } | null> {
+    if (!(await this.listTopics()).includes(topic)) return null
+    const admin = await this.connected('admin')
+    try {
+      const found = (await admin.fetchTopicOffsets(topic)).find(p => p.partition === partition)
+      return found === undefined ? null : { beginning: Number(found.low), end: Number(found.high) }
     } catch (err) {
       throw kafkaFailure(err)
     }

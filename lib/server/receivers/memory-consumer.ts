@@ -4,6 +4,7 @@ import type {
   TopicPartitionOffset, TopicPartitionTimestamp
 } from './receiver.js'
 import { IllegalStateError, InvalidOffsetError, PartitionNotFoundError, TopicNotFoundError } from './receiver-errors.js'
+import { jsonTextsOf } from './record-bytes.js'
 
 /** What a consumer needs of the receiver that owns it: its topics, and whether reading creates them. */
 export interface MemoryTopics {
@@ -200,7 +201,20 @@ export class MemoryConsumer implements ReceiverConsumer {
         const e = topic.at(pos)
         if (e === undefined) break
         if (out.length > 0 && bytes + e.bytes > maxBytes) break
-        out.push({ topic: name, partition: 0, offset: e.offset, key: undefined, rawKey: e.key, value: undefined, raw: e.value, timestamp: e.timestamp, headers: e.headers, bytes: e.bytes })
+        let rawKey = e.key
+        let raw = e.value
+        if (e.binary !== undefined && this.options.format !== 'binary') {
+          // A json consumer reads binary-produced bytes as JSON texts; one that is not stops the polls here.
+          const texts = jsonTextsOf(e.binary, name, 0, e.offset)
+          if (texts instanceof Error) {
+            if (out.length > 0) break
+            this.positions.set(name, pos)
+            throw texts
+          }
+          rawKey = texts.key
+          raw = texts.value
+        }
+        out.push({ topic: name, partition: 0, offset: e.offset, key: undefined, rawKey, value: undefined, raw, binary: this.options.format === 'binary' ? e.binary : undefined, timestamp: e.timestamp, headers: e.headers, bytes: e.bytes })
         bytes += e.bytes
         pos++
       }

@@ -1,4 +1,5 @@
 import type { ValidateFunction } from 'ajv'
+import type { BinaryPair } from './receiver.js'
 
 /** A record as the memory receiver keeps it: key and value as JSON text (compact, served as is). */
 export interface StoredRecord {
@@ -11,6 +12,8 @@ export interface StoredRecord {
   bytes: number
   /** Memory the record holds (key, value, headers and a fixed overhead): what the `maxBytes` budget counts. */
   cost: number
+  /** Produced in the binary embedded format: the bytes as sent (`key`/`value` are then 'null'). */
+  binary?: BinaryPair
 }
 
 export interface MemoryEntry extends StoredRecord {
@@ -59,7 +62,7 @@ export class MemoryTopic {
     const timestamp = Math.max(now, this.lastTimestamp)
     this.lastTimestamp = timestamp
     for (const r of records) {
-      this.entries.push({ offset: this.next++, key: r.key, value: r.value, timestamp, headers: r.headers, bytes: r.bytes, cost: r.cost })
+      this.entries.push({ offset: this.next++, key: r.key, value: r.value, timestamp, headers: r.headers, bytes: r.bytes, cost: r.cost, binary: r.binary })
       this.size += r.bytes
       this.held += r.cost
     }

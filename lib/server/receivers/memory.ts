@@ -3,11 +3,15 @@ import { InvalidOptionError } from '../../errors.js'
 import { MemoryConsumer, MemoryGroup } from './memory-consumer.js'
 import { MemoryTopic, type StoredRecord } from './memory-topic.js'
 import { isValidTopicName } from '../names.js'
-import type { ConsumerOptions, LagEntry, ProducedOffset, ProduceRecord, Receiver, ReceiverConsumer, ReceiverOperation, ReceiverStats, TopicInfo } from './receiver.js'
+import type { BinaryPair, ClusterInfo, ConsumerOptions, LagEntry, ProducedOffset, ProduceRecord, Receiver, ReceiverConsumer, ReceiverOperation, ReceiverStats, TopicInfo } from './receiver.js'
 import {
   InvalidSchemaError, MemoryBudgetFullError, PartitionNotFoundError, PayloadTooLargeError, ReceiverClosedError,
   ReceiverFullError, SchemaMismatchError, TopicLimitError, TopicNotFoundError
 } from './receiver-errors.js'
+import { jsonTextOf } from './record-bytes.js'
+
+/** The cluster id the memory receiver reports (Kafka REST v3 `/clusters`). */
+export const MEMORY_CLUSTER_ID = 'memory'
 
 export interface MemoryReceiverOptions {
   /** Per topic: records and value bytes kept at most. Defaults 100000 and 64 MiB. */
@@ -80,7 +84,7 @@ export class MemoryReceiver implements Receiver {
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as ProduceRecord
       if (r.partition !== undefined && r.partition !== 0) throw new PartitionNotFoundError(topicName, r.partition)
-      if (topic.validate !== undefined && !topic.validate(r.value)) {
+      if (topic.validate !== undefined && !topic.validate(r.binary === undefined ? r.value : schemaValueOf(r.binary, topicName, i))) {
         const e = topic.validate.errors?.[0]
         throw new SchemaMismatchError(topicName, i, e?.instancePath ?? '', e?.message ?? 'is invalid')
       }
@@ -114,6 +118,17 @@ export class MemoryReceiver implements Receiver {
       configs: { 'retention.records': String(this.maxRecords), 'retention.bytes': String(this.maxBytes), 'server.max.bytes': String(this.budgetBytes) },
       partitions: [{ partition: 0, leader: 0, replicas: [{ broker: 0, leader: true, in_sync: true }] }]
     }
+  }
+
+  /** One broker (0) in a cluster named after the receiver. */
+  async describeCluster (): Promise<ClusterInfo> {
+    return { clusterId: MEMORY_CLUSTER_ID, controller: 0, brokers: [{ id: 0, host: null, port: null }] }
+  }
+
+  async partitionOffsets (name: string, partition: number): Promise<{ beginning: number, end: number } | null> {
+    const topic = this.topics.get(name)
+    if (topic === undefined || partition !== 0) return null
+    return { beginning: topic.startOffset, end: topic.nextOffset }
   }
 
   async getSchema (name: string): Promise<object | null | undefined> {
@@ -276,13 +291,33 @@ function retryAfter (ratio: number): number {
 }
 
 /** A record as kept: key and value serialised once (NDJSON lines as received), charged what they hold. */
+/** A binary record checked against the topic's JSON Schema: its value bytes must be a JSON text. */
+function schemaValueOf (binary: BinaryPair, topic: string, index: number): unknown {
+  if (binary.value === null) return null
+  try {
+    return JSON.parse(jsonTextOf(binary.value))
+  } catch {
+    throw new SchemaMismatchError(topic, index, '', 'is not a JSON text (the topic has a JSON Schema)')
+  }
+}
+
 function storedRecord (r: ProduceRecord): StoredRecord {
+  if (r.binary !== undefined) {
+    const { key, value } = r.binary
+    const bytes = value?.length ?? 0
+    return { key: 'null', value: 'null', headers: r.headers, bytes, cost: RECORD_OVERHEAD + bytes + (key?.length ?? 0) + headersCost(r.headers), binary: r.binary }
+  }
   const value = r.raw ?? JSON.stringify(r.value ?? null)
   const key = r.key === undefined || r.key === null ? 'null' : JSON.stringify(r.key)
   const bytes = Buffer.byteLength(value)
-  let cost = RECORD_OVERHEAD + bytes + (key === 'null' ? 0 : Buffer.byteLength(key))
-  if (r.headers !== undefined) for (const [k, v] of Object.entries(r.headers)) cost += k.length + v.length + 16
+  const cost = RECORD_OVERHEAD + bytes + (key === 'null' ? 0 : Buffer.byteLength(key)) + headersCost(r.headers)
   return { key, value, headers: r.headers, bytes, cost }
+}
+
+function headersCost (headers: Record<string, string> | undefined): number {
+  let cost = 0
+  if (headers !== undefined) for (const [k, v] of Object.entries(headers)) cost += k.length + v.length + 16
+  return cost
 }
 
 function positive (value: number | undefined, fallback: number, field: string): number {

@@ -110,9 +110,9 @@ export class IllegalStateError extends ReceiverError {
   }
 }
 
-/** Bad offsets or partitions in a commit or seek (422 42202). */
+/** Bad offsets or partitions in a commit or seek (422 / 422; Confluent's 42202 means "value schema missing"). */
 export class InvalidOffsetError extends ReceiverError {
   constructor (message: string) {
-    super('ERR_INVALID_OFFSET', 422, 42202, message)
+    super('ERR_INVALID_OFFSET', 422, 422, message)
   }
 }

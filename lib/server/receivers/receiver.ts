@@ -1,3 +1,5 @@
+import type { ReceiverError } from './receiver-errors.js'
+
 /**
  * The Receiver contract: what the stream server's HTTP surfaces (Kafka REST, /actions, InLong) call.
  * spark-http-stream's ActionsHandler idea as a TypeScript interface: a receiver says which
@@ -18,11 +20,29 @@ export interface ProduceRecord {
   bytes: number
   /** The value's JSON text when the server already has it (NDJSON lines), to avoid serialising again. */
   raw?: string
+  /** Binary embedded format: the key and value bytes as sent (key and value are then ignored; null is no key / a tombstone). */
+  binary?: BinaryPair
+}
+
+/** A record's key and value as bytes (Kafka's view); null is no key, or no value (a tombstone). */
+export interface BinaryPair {
+  key: Buffer | null
+  value: Buffer | null
+}
+
+/** The embedded format of a consumer: how keys and values are handed over (Confluent's `format`). */
+export type EmbeddedFormat = 'json' | 'binary'
+
+export interface ProduceOptions {
+  /** The caller answers record by record: resolve with per-record errors rather than throwing once some are stored. */
+  partial?: boolean
 }
 
 export interface ProducedOffset {
   partition: number
   offset: number
+  /** This record was not stored (Kafka REST answers it in the record's `error_code`/`error`); partition and offset are then -1. */
+  error?: ReceiverError
 }
 
 export interface ConsumedRecord {
@@ -41,6 +61,8 @@ export interface ConsumedRecord {
   headers?: Record<string, string>
   /** Byte size of the value's JSON text. */
   bytes: number
+  /** Binary consumers: the key and value bytes as stored (set by receivers that keep bytes). */
+  binary?: BinaryPair
 }
 
 export interface TopicPartition {
@@ -70,6 +92,13 @@ export interface TopicInfo {
   partitions: PartitionInfo[]
 }
 
+export interface ClusterInfo {
+  clusterId: string
+  /** The controller's broker id, null when unknown. */
+  controller: number | null
+  brokers: Array<{ id: number, host: string | null, port: number | null }>
+}
+
 export interface ConsumerOptions {
   group: string
   /** The consumer instance name (unique within its group). */
@@ -78,6 +107,8 @@ export interface ConsumerOptions {
   autoOffsetReset: 'earliest' | 'latest'
   /** Commit, at each poll, the positions reached by the previous polls. */
   autoCommit: boolean
+  /** How keys and values are handed over; default 'json' (JSON texts). */
+  format?: EmbeddedFormat
   /** The group exists only for this consumer (a spark-style subscriber): forget it when the consumer closes. */
   ephemeral?: boolean
 }
@@ -124,11 +155,19 @@ export interface Receiver {
   /** 'memory', 'kafka', 'null' or a custom name. */
   readonly kind: string
   readonly operations: ReadonlySet<ReceiverOperation>
-  /** Stores every record or none; resolves with one offset per record, in order. */
-  produce (topic: string, records: ProduceRecord[]): Promise<ProducedOffset[]>
+  /**
+   * Resolves with one offset per record, in order, or throws when none was stored. With `partial`
+   * (Kafka REST, which answers per record) a receiver that stored only some (the Kafka receiver, when
+   * a send fails midway) resolves with the others' `error`; without it, it throws that error.
+   */
+  produce (topic: string, records: ProduceRecord[], options?: ProduceOptions): Promise<ProducedOffset[]>
   listTopics? (): Promise<string[]>
   /** null when the topic does not exist. */
   describeTopic? (topic: string): Promise<TopicInfo | null>
+  /** The cluster behind the receiver: its id and broker ids (Kafka REST's `/brokers`, v3's `/clusters`). */
+  describeCluster? (): Promise<ClusterInfo>
+  /** First and next offsets of a partition; null when the topic or partition does not exist. */
+  partitionOffsets? (topic: string, partition: number): Promise<{ beginning: number, end: number } | null>
   /** undefined when the topic does not exist, null when it has no schema. */
   getSchema? (topic: string): Promise<object | null | undefined>
   setSchema? (topic: string, schema: object): Promise<void>

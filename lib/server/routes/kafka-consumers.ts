@@ -5,8 +5,9 @@ import { HttpProblem, methodNotAllowed, notFound } from '../http-problem.js'
 import { sendJson, sendText } from '../http-io.js'
 import { isJsonObject } from '../json-guard.js'
 import { checkName, ownValue } from '../names.js'
-import { recordJson, recordKeyJson, type ConsumedRecord, type TopicPartition, type TopicPartitionOffset, type TopicPartitionTimestamp } from '../receivers/receiver.js'
-import { V2, V2_JSON } from './kafka-rest.js'
+import { recordJson, recordKeyJson, type ConsumedRecord, type EmbeddedFormat, type TopicPartition, type TopicPartitionOffset, type TopicPartitionTimestamp } from '../receivers/receiver.js'
+import { recordBinary } from '../receivers/record-bytes.js'
+import { checkAccept, checkRecordsAccept, formatType, V2 } from './kafka-rest-media.js'
 
 /**
  * `/consumers…` of the Kafka REST Proxy v2 API: instances, subscription, records, offsets and
@@ -17,6 +18,7 @@ export const consumerRoutes: Route = async (ctx, ex) => {
   const { segments } = ex
   const method = ex.req.method ?? 'GET'
   const group = checkName(segments[1] ?? '', 'group')
+  if (!(method === 'GET' && segments[segments.length - 1] === 'records')) checkAccept(ex.req.headers.accept, true)
   if (segments.length === 2) {
     if (method !== 'POST') throw methodNotAllowed(['POST'])
     return await createInstance(ctx, ex, group)
@@ -60,7 +62,8 @@ const INSTANCE_ROUTES: Record<string, InstanceRoute> = {
     sendJson(ex.res, 204, undefined)
   },
   'GET records': async (ctx, ex, instance) => {
-    checkAccept(ex.req.headers.accept)
+    const format = instance.format ?? 'json'
+    checkRecordsAccept(ex.req.headers.accept, format)
     const q = ex.url.searchParams
     const timeoutMs = clampInt(q.get('timeout'), instance.requestTimeoutMs ?? ctx.limits.defaultPollTimeoutMs, 0, ctx.limits.maxPollTimeoutMs, 'timeout')
     const maxBytes = clampInt(q.get('max_bytes'), ctx.limits.maxFetchBytes, 1, ctx.limits.maxFetchBytes, 'max_bytes')
@@ -74,7 +77,7 @@ const INSTANCE_ROUTES: Record<string, InstanceRoute> = {
       perTopic.set(r.topic, t)
     }
     for (const [topic, [n, bytes]] of perTopic) ctx.metrics.consumed(topic, n, bytes)
-    sendText(ex.res, 200, recordsJson(records), V2_JSON)
+    sendText(ex.res, 200, format === 'binary' ? binaryRecordsJson(records) : recordsJson(records), formatType(format))
   },
   'POST offsets': async (ctx, ex, { consumer }) => {
     const body = await readJson(ctx, ex, {})
@@ -117,8 +120,7 @@ async function createInstance (ctx: RouteContext, ex: Exchange, group: string): 
   const body = await readJson(ctx, ex, {})
   if (!isJsonObject(body)) throw invalid('body must be an object')
   const name = body.name === undefined ? `rest-consumer-${randomUUID()}` : checkName(String(body.name), 'instance')
-  const format = String(body.format ?? 'json').toLowerCase()
-  if (format !== 'json') throw configError(`format ${JSON.stringify(format)} is not supported (only "json")`)
+  const format = consumerFormat(body.format)
   const reset = String(body['auto.offset.reset'] ?? 'latest').toLowerCase()
   const resets: Record<string, 'earliest' | 'latest'> = { earliest: 'earliest', smallest: 'earliest', latest: 'latest', largest: 'latest' }
   const autoOffsetReset = ownValue(resets, reset)
@@ -128,7 +130,7 @@ async function createInstance (ctx: RouteContext, ex: Exchange, group: string): 
   const timeout = body['consumer.request.timeout.ms']
   const requestTimeoutMs = timeout === undefined ? undefined : clampInt(String(timeout), 0, 0, ctx.limits.maxPollTimeoutMs, 'consumer.request.timeout.ms', 42204)
   if (ctx.instances.has(group, name)) throw exists()
-  const consumer = await ctx.receiver.createConsumer?.({ group, name, autoOffsetReset, autoCommit: commit === 'true' })
+  const consumer = await ctx.receiver.createConsumer?.({ group, name, autoOffsetReset, autoCommit: commit === 'true', format })
   if (consumer === undefined) throw notFound()
   if (ctx.instances.has(group, name)) {
     await consumer.close()
@@ -136,6 +138,7 @@ async function createInstance (ctx: RouteContext, ex: Exchange, group: string): 
   }
   const instance = ctx.instances.add(group, name, consumer)
   instance.requestTimeoutMs = requestTimeoutMs
+  instance.format = format
   sendJson(ex.res, 200, { instance_id: name, base_uri: `${ctx.baseUrl(ex.req)}/consumers/${group}/instances/${name}` }, V2)
 }
 
@@ -144,6 +147,25 @@ function recordsJson (records: ConsumedRecord[]): string {
   const parts = records.map(r =>
     `{"topic":${JSON.stringify(r.topic)},"key":${recordKeyJson(r)},"value":${recordJson(r)},"partition":${r.partition},"offset":${r.offset},"timestamp":${r.timestamp}}`)
   return `[${parts.join(',')}]`
+}
+
+/** Binary records answer (`entities/v2/BinaryConsumerRecord`): keys and values base64, null when absent. */
+function binaryRecordsJson (records: ConsumedRecord[]): string {
+  const parts = records.map(r => {
+    const { key, value } = recordBinary(r)
+    const k = key === null ? 'null' : `"${key.toString('base64')}"`
+    const v = value === null ? 'null' : `"${value.toString('base64')}"`
+    return `{"topic":${JSON.stringify(r.topic)},"key":${k},"value":${v},"partition":${r.partition},"offset":${r.offset},"timestamp":${r.timestamp}}`
+  })
+  return `[${parts.join(',')}]`
+}
+
+/** A consumer's `format`: json or binary; the schema-registry formats answer 422 / 42204 naming what is served. */
+function consumerFormat (value: unknown): EmbeddedFormat {
+  const format = String(value ?? 'json').toLowerCase()
+  if (format === 'json' || format === 'binary') return format
+  const why = ['avro', 'protobuf', 'jsonschema'].includes(format) ? ' (it needs a schema registry, which this server does not have)' : ''
+  throw configError(`format ${JSON.stringify(format)} is not supported${why}; use "binary" or "json"`)
 }
 
 function exists (): HttpProblem {
@@ -156,17 +178,6 @@ function configError (message: string): HttpProblem {
 
 function invalid (message: string): HttpProblem {
   return new HttpProblem(422, 422, message)
-}
-
-/** Only the JSON embedded format is served: Accept must allow it (406 40601 otherwise). */
-function checkAccept (accept: string | undefined): void {
-  if (accept === undefined || accept.trim() === '') return
-  const types = accept.split(',').map(t => (t.split(';')[0] ?? '').trim().toLowerCase())
-  if (types.some(t => t === V2_JSON || t === 'application/json' || t === '*/*' || t === 'application/*')) return
-  if (types.some(t => /^application\/vnd\.kafka\.[a-z]+\.v2\+json$/.test(t))) {
-    throw new HttpProblem(406, 40601, 'The requested embedded data format does not match the deserializer for this consumer instance')
-  }
-  throw new HttpProblem(406, 406, `HTTP 406 Not Acceptable: records are served as ${V2_JSON}`)
 }
 
 function clampInt (text: string | null, fallback: number, min: number, max: number, what: string, errorCode = 400): number {
@@ -183,7 +194,7 @@ function gone (ex: Exchange): AbortSignal {
 
 function partitionOf (value: unknown, where: string): TopicPartition {
   if (!isJsonObject(value) || typeof value.topic !== 'string' || !Number.isSafeInteger(value.partition) || (value.partition as number) < 0) {
-    throw new HttpProblem(422, 42202, `${where} must be { "topic": string, "partition": integer >= 0 }`)
+    throw new HttpProblem(422, 422, `${where} must be { "topic": string, "partition": integer >= 0 }`)
   }
   return { topic: checkName(value.topic, 'topic'), partition: value.partition as number }
 }
@@ -203,7 +214,7 @@ function offsetList (value: unknown, field: string): TopicPartitionOffset[] {
   return value.map((v, i) => {
     const p = partitionOf(v, `${field}[${i}]`)
     const offset = (v as Record<string, unknown>).offset
-    if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new HttpProblem(422, 42202, `${field}[${i}].offset must be an integer >= 0`)
+    if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new HttpProblem(422, 422, `${field}[${i}].offset must be an integer >= 0`)
     return { ...p, offset: offset as number }
   })
 }
@@ -214,7 +225,7 @@ function timestampList (value: unknown): TopicPartitionTimestamp[] {
     const p = partitionOf(v, `timestamps[${i}]`)
     const raw = (v as Record<string, unknown>).timestamp
     const timestamp = typeof raw === 'number' ? raw : typeof raw === 'string' ? Date.parse(raw) : NaN
-    if (!Number.isFinite(timestamp)) throw new HttpProblem(422, 42202, `timestamps[${i}].timestamp must be epoch ms or an ISO-8601 date`)
+    if (!Number.isFinite(timestamp)) throw new HttpProblem(422, 422, `timestamps[${i}].timestamp must be epoch ms or an ISO-8601 date`)
     return { ...p, timestamp }
   })
 }
