@@ -1,6 +1,6 @@
 /**
  * spark-http-stream's five actions on POST /actions: send rows (RowEx metadata, topic offsets unique
- * across packets), fetch schema, subscribe, acknowledged (not destructive) fetch, unsubscribe; unknown
+ * across packets), fetch schema, subscribe, acknowledged (at-least-once) fetch, unsubscribe; unknown
  * actions and receivers without the operation.
  */
 import assert from 'node:assert/strict'
@@ -17,20 +17,21 @@ describe('/actions', () => {
     assert.equal(sub.status, 200)
     const id = sub.json.subscriberId
     const a = await act(url, { action: 'actionSendStream', topic: 'rows', batchId: 1, rows: [['hello1', 1], ['hello2', 2]] })
-    assert.deepEqual(a.json, { topic: 'rows', count: 2, batchId: '1', firstOffset: 0, lastOffset: 1 })
+    // rowsCount is the key spark-http-stream's client reads; batchId comes back as the number it was sent as.
+    assert.deepEqual(a.json, { rowsCount: 2, topic: 'rows', count: 2, batchId: 1, firstOffset: 0, lastOffset: 1 })
     const b = await act(url, { action: 'actionSendStream', topic: 'rows', batchId: 1, rows: [['again', 3]] })
     assert.equal(b.json.firstOffset, 2, 'a resent batch id still gets new offsets')
     const fetched = await act(url, { action: 'actionFetchStream', subscriberId: id })
     const rows = fetched.json.rows
     assert.deepEqual(rows.map((r: any) => [r.offset, r.batchId, r.offsetInBatch, r.row]), [
-      [0, '1', 0, ['hello1', 1]], [1, '1', 1, ['hello2', 2]], [2, '1', 0, ['again', 3]]
+      [0, 1, 0, ['hello1', 1]], [1, 1, 1, ['hello2', 2]], [2, 1, 0, ['again', 3]]
     ])
     assert.ok(rows.every((r: any) => typeof r.timestamp === 'number' && r.topic === 'rows'))
   })
 
-  it('fetch is acknowledged, not destructive: rows come back until acked', async (t) => {
+  it('with "delivery": "at-least-once", fetch is acknowledged, not destructive: rows come back until acked', async (t) => {
     const { url } = await startServer(t)
-    const id = (await act(url, { action: 'actionSubscribe', topic: 'ack', from: 'earliest' })).json.subscriberId
+    const id = (await act(url, { action: 'actionSubscribe', topic: 'ack', from: 'earliest', delivery: 'at-least-once' })).json.subscriberId
     await act(url, { action: 'actionSendStream', topic: 'ack', rows: [10, 11, 12] })
     const first = await act(url, { action: 'actionFetchStream', subscriberId: id })
     const again = await act(url, { action: 'actionFetchStream', subscriberId: id })
@@ -50,13 +51,13 @@ describe('/actions', () => {
     await act(url, { action: 'actionSendStream', topic: 'late', rows: ['after1', 'after2'] })
     const got = await act(url, { action: 'actionFetchStream', subscriberId: latest })
     assert.deepEqual(got.json.rows.map((r: any) => r.row), ['after1', 'after2'])
-    const grouped = (await act(url, { action: 'actionSubscribe', topic: 'late', groupId: 'team', from: 'earliest' })).json.subscriberId
+    const grouped = (await act(url, { action: 'actionSubscribe', topic: 'late', groupId: 'team', from: 'earliest', delivery: 'at-least-once' })).json.subscriberId
     await act(url, { action: 'actionFetchStream', subscriberId: grouped, ack: 1 })
     const bye = await act(url, { action: 'actionUnsubscribe', subscriberId: grouped })
     assert.deepEqual(bye.json, { subscriberId: grouped, unsubscribed: true })
     const gone = await act(url, { action: 'actionFetchStream', subscriberId: grouped })
     assert.deepEqual([gone.status, gone.json.error_code], [404, 40403])
-    const back = (await act(url, { action: 'actionSubscribe', topic: 'late', groupId: 'team', from: 'earliest' })).json.subscriberId
+    const back = (await act(url, { action: 'actionSubscribe', topic: 'late', groupId: 'team', from: 'earliest', delivery: 'at-least-once' })).json.subscriberId
     const resumed = await act(url, { action: 'actionFetchStream', subscriberId: back })
     assert.deepEqual(resumed.json.rows.map((r: any) => r.row), ['after2'])
   })

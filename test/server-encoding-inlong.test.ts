@@ -24,9 +24,10 @@ async function failoverDir (t: TestContext): Promise<string> {
   return join(root, 'failover')
 }
 
+/** The lines of every report of `topic`, in order (the server keeps one report as one `{ cnt, lines }` record). */
 async function lines (url: string, topic: string): Promise<unknown[]> {
   const path = await consumer(url, 'audit', `c${Math.random().toString(36).slice(2)}`, [topic])
-  return (await drain(url, path)).map(r => r.value)
+  return (await drain(url, path)).flatMap(r => r.value.lines)
 }
 
 const metric = async (url: string, name: string): Promise<number> =>

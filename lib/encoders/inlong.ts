@@ -16,7 +16,15 @@ export interface InlongEncodingOptions {
   refreshMs?: number
   /** ms a node that failed is skipped. Default 30000. */
   skipMs?: number
+  /**
+   * The DataProxy's max-msg-length: a request body is never larger (a larger one is HTTP 413 from
+   * its HttpObjectAggregator), whatever `batch.maxBytes` says. Default 65536.
+   */
+  maxMsgLength?: number
 }
+
+/** InLong DataProxy's default max-msg-length (SourceConstants.VAL_DEF_MAX_MSG_LENGTH). */
+export const INLONG_MAX_MSG_LENGTH = 64 * 1024
 
 const FORM = 'application/x-www-form-urlencoded'
 /** Codes a DataProxy answers for its own trouble: try another node. */
@@ -29,7 +37,8 @@ const PATH = '/dataproxy/message'
  * as JSON. Success only when the answer's JSON `code` is "0"; codes 1, 2 and 114 retry on another
  * node, other codes (100–115: bad request, unconfigured topic…) go to failover. Nodes come from
  * `nodes` and/or the manager's `getIpList` answer, shuffled; a node that failed is skipped for
- * `skipMs`.
+ * `skipMs`. A batch closes before its body would pass `maxMsgLength`; a record that alone would pass
+ * it is refused as larger than the batch limit.
  */
 export function inlongEncoding (target: Target, options: Record<string, unknown>): BatchEncoding {
   const o = check(options.inlong)
@@ -44,7 +53,10 @@ export function inlongEncoding (target: Target, options: Record<string, unknown>
       return line
     },
     pieceBytes: (piece) => enc(piece).length,
-    bodyBytes: (count, piecesBytes) => fixed + String(count).length + piecesBytes + 3 * Math.max(0, count - 1),
+    bodyBytes: (count, piecesBytes) => {
+      const bytes = fixed + String(count).length + piecesBytes + 3 * Math.max(0, count - 1)
+      return bytes > o.maxMsgLength ? Number.POSITIVE_INFINITY : bytes
+    },
     assemble: (pieces) => {
       const body = `groupId=${enc(o.groupId)}&streamId=${enc(o.streamId)}&dt=${Date.now()}&cnt=${pieces.length}&body=${pieces.map(enc).join('%0A')}`
       return requestTo(target, headers, body)
@@ -141,13 +153,17 @@ function check (value: unknown): Required<Omit<InlongEncodingOptions, 'managerUr
     const v = o[k]
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new InvalidOptionError(`inlong.${k}`, 'must be a non-negative integer (ms)')
   }
+  if (o.maxMsgLength !== undefined && (!Number.isSafeInteger(o.maxMsgLength) || o.maxMsgLength < 1)) {
+    throw new InvalidOptionError('inlong.maxMsgLength', 'must be a positive integer (bytes)')
+  }
   return {
     groupId: o.groupId as string,
     streamId: o.streamId as string,
     managerUrl: o.managerUrl,
     nodes: o.nodes ?? [],
     refreshMs: o.refreshMs ?? 60_000,
-    skipMs: o.skipMs ?? 30_000
+    skipMs: o.skipMs ?? 30_000,
+    maxMsgLength: o.maxMsgLength ?? INLONG_MAX_MSG_LENGTH
   }
 }
 

@@ -9,9 +9,9 @@ import { NullReceiver } from './receivers/null.js'
 import { defaultInlongTopic } from './routes/inlong.js'
 
 export interface HttpStreamServerOptions extends MemoryReceiverOptions {
-  /** 'memory' (default), 'null', 'kafka://host:port[,host:port]' or your own Receiver. */
+  /** 'memory', 'null', 'kafka://host:port[,host:port]' or your own Receiver. Default 'memory'. */
   receiver?: 'memory' | 'null' | string | Receiver
-  /** kafkajs settings for a kafka:// receiver. */
+  /** kafkajs settings for a kafka:// receiver. Default {}. */
   kafka?: KafkaReceiverOptions
   /** Request body bytes at most (413 past it, checked while streaming). Default 16 MiB. */
   maxBodyBytes?: number
@@ -37,12 +37,13 @@ export interface HttpStreamServerOptions extends MemoryReceiverOptions {
   maxFetchBytes?: number
   /** Kafka REST consumer instances idle this long (ms) are deleted. Default 300000. */
   instanceTimeoutMs?: number
-  /** Require `Authorization` on every route but /healthz. */
+  /** `{ token }` (Bearer) or `{ username, password }` (Basic), required on every route but /healthz. Default none. */
   auth?: ServerAuth
+  /** InLong DataProxy routes: which topics a report may go to, and its length limit. Default every `groupId.streamId`, 65536. */
   inlong?: {
     /** `{ 'groupId.streamId': topic }` (only those are accepted) or a function; default `groupId.streamId`. */
     topics?: Record<string, string> | InlongTopicMapper
-    /** Longer `body` fields answer code 104. Default 524288 characters. */
+    /** InLong's max-msg-length: a longer request body is HTTP 413, a longer `body` field code 104. Default 65536. */
     maxMsgLength?: number
   }
 }
@@ -60,7 +61,7 @@ export const SERVER_DEFAULTS = {
   pollTimeout: 1000,
   maxFetchBytes: 8 * 1024 * 1024,
   instanceTimeoutMs: 300_000,
-  inlongMaxMsgLength: 512 * 1024
+  inlongMaxMsgLength: 64 * 1024
 }
 
 const positiveInt = { type: 'integer', minimum: 1 }

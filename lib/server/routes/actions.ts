@@ -1,22 +1,30 @@
 import { randomUUID } from 'node:crypto'
 import { readJson, requireOperation, type Exchange, type Route, type RouteContext } from '../context.js'
-import type { ConsumerInstance } from '../consumer-instances.js'
 import { HttpProblem, methodNotAllowed } from '../http-problem.js'
-import { sendJson } from '../http-io.js'
+import { mediaType, sendJson } from '../http-io.js'
 import { isJsonObject } from '../json-guard.js'
 import { checkName, ownValue } from '../names.js'
 import { valueRecords } from './produce-body.js'
 import { recordValue, type ConsumedRecord } from '../receivers/receiver.js'
+import { deliveryOf, fetchRows, rememberDelivery } from './actions-delivery.js'
 
 /**
  * spark-http-stream's five actions as JSON POSTs to `/actions`: `{ "action": "actionSendStream", … }`.
- * Rows come back as RowEx (`row`, `batchId`, `offsetInBatch`, `timestamp`) plus their topic
- * `offset`, unique across packets. Fetching is acknowledged, not destructive: rows stay pending
- * and are fetched again until `ack` names their offset.
+ * Answers carry the keys spark-http-stream's HttpStreamClient reads (`rowsCount`, `subscriberId`,
+ * `topic`, `schema`, `rows`) with ours beside them. Rows come back as RowEx (`row`, `batchId`,
+ * `offsetInBatch`, `timestamp`) plus their topic `offset`, unique across packets. A fetch returns
+ * the rows not returned before (the original's behaviour), or, for a subscriber made with
+ * `"delivery": "at-least-once"`, the rows not yet acknowledged (see actions-delivery).
+ * The original speaks Kryo-serialised Scala maps (Content-Type application/octet-stream); ours
+ * speaks JSON over the same actions and answers such a body 415.
  */
 export const actionRoutes: Route = async (ctx, ex) => {
   if (ex.segments.length !== 1) throw new HttpProblem(404, 404, 'HTTP 404 Not Found')
   if (ex.req.method !== 'POST') throw methodNotAllowed(['POST'])
+  const type = mediaType(ex.req.headers['content-type'])
+  if (SERIALISED.has(type)) {
+    throw new HttpProblem(415, 415, `HTTP 415 Unsupported Media Type: /actions takes JSON (application/json), not ${JSON.stringify(type)}; spark-http-stream's Kryo-serialised maps are not supported`)
+  }
   const body = await readJson(ctx, ex)
   if (!isJsonObject(body) || typeof body.action !== 'string') throw new HttpProblem(422, 422, 'body must be { "action": "action…", … }')
   const handler = ownValue(ACTIONS, body.action)
@@ -25,6 +33,9 @@ export const actionRoutes: Route = async (ctx, ex) => {
   }
   sendJson(ex.res, 200, await handler(ctx, ex, body))
 }
+
+/** What spark-http-stream's HttpStreamClient sends (Kryo bytes as application/octet-stream), and Kryo's own type. */
+const SERIALISED = new Set(['application/octet-stream', 'application/x-kryo', 'application/x-java-serialized-object'])
 
 type Action = (ctx: RouteContext, ex: Exchange, body: Record<string, unknown>) => Promise<unknown>
 
@@ -39,13 +50,13 @@ const ACTIONS: Record<string, Action> = {
     requireOperation(ctx.receiver, 'produce')
     const topic = topicOf(body.topic)
     if (!Array.isArray(body.rows)) throw new HttpProblem(422, 422, '"rows" must be an array')
-    const batchId = body.batchId === undefined ? undefined : String(body.batchId)
-    const records = valueRecords(body.rows, (i): Record<string, string> => batchId === undefined ? { offsetInBatch: String(i) } : { batchId, offsetInBatch: String(i) })
+    const batchId = batchIdOf(body.batchId)
+    const records = valueRecords(body.rows, (i): Record<string, string> => batchId === undefined ? { offsetInBatch: String(i) } : { batchId: String(batchId), offsetInBatch: String(i) })
     const offsets = await ctx.receiver.produce(topic, records)
     let bytes = 0
     for (const r of records) bytes += r.bytes
     ctx.metrics.produced(topic, records.length, bytes)
-    return { topic, count: offsets.length, batchId: batchId ?? null, firstOffset: offsets[0]?.offset ?? null, lastOffset: offsets[offsets.length - 1]?.offset ?? null }
+    return { rowsCount: offsets.length, topic, count: offsets.length, batchId: batchId ?? null, firstOffset: offsets[0]?.offset ?? null, lastOffset: offsets[offsets.length - 1]?.offset ?? null }
   },
 
   async actionSubscribe (ctx, _ex, body) {
@@ -54,6 +65,7 @@ const ACTIONS: Record<string, Action> = {
     const name = `subscriber-${randomUUID()}`
     const group = body.groupId === undefined ? name : checkName(String(body.groupId), 'group')
     const from = body.from ?? 'latest'
+    const delivery = deliveryOf(body.delivery)
     if (from !== 'earliest' && from !== 'latest') throw new HttpProblem(422, 422, '"from" must be "earliest" or "latest"')
     const consumer = await ctx.receiver.createConsumer?.({ group, name, autoOffsetReset: from, autoCommit: false, ephemeral: body.groupId === undefined })
     if (consumer === undefined) throw new HttpProblem(501, 501, 'no consumers')
@@ -63,29 +75,18 @@ const ACTIONS: Record<string, Action> = {
       await consumer.close()
       throw err
     }
-    ctx.instances.add(group, name, consumer)
-    return { subscriberId: `${group}:${name}`, topics }
+    rememberDelivery(ctx.instances.add(group, name, consumer), delivery)
+    const schema = topics.length === 1 && ctx.receiver.operations.has('schema') ? (await ctx.receiver.getSchema?.(topics[0] as string)) ?? null : null
+    return { subscriberId: `${group}:${name}`, topic: topics[0], schema, topics, delivery }
   },
 
   async actionFetchStream (ctx, _ex, body) {
     requireOperation(ctx.receiver, 'consume')
     const [group, name] = subscriber(body.subscriberId)
-    return await ctx.instances.use(group, name, async (instance) => {
-      await acknowledge(instance, body.ack)
-      const pending = instance.pending ??= []
-      const maxBytes = Math.min(ctx.limits.maxFetchBytes, positiveOr(body.maxBytes, ctx.limits.maxFetchBytes))
-      let bytes = pending.reduce((n, r) => n + r.bytes, 0)
-      if (bytes < maxBytes) {
-        const timeoutMs = pending.length > 0 ? 0 : Math.min(ctx.limits.maxPollTimeoutMs, positiveOr(body.timeout, 0))
-        const fresh = await instance.consumer.poll({ timeoutMs, maxBytes: maxBytes - bytes, signal: ctx.closing })
-        for (const r of fresh) {
-          pending.push(r)
-          bytes += r.bytes
-          ctx.metrics.consumed(r.topic, 1, r.bytes)
-        }
-      }
-      return { subscriberId: body.subscriberId, rows: pending.map(rowEx) }
-    })
+    const maxBytes = Math.min(ctx.limits.maxFetchBytes, positiveOr(body.maxBytes, ctx.limits.maxFetchBytes))
+    const timeoutMs = Math.min(ctx.limits.maxPollTimeoutMs, positiveOr(body.timeout, 0))
+    const rows = await ctx.instances.use(group, name, async (instance) => await fetchRows(ctx, instance, { ack: body.ack, maxBytes, timeoutMs }))
+    return { subscriberId: body.subscriberId, rows: rows.map(rowEx), rowsCount: rows.length }
   },
 
   async actionUnsubscribe (ctx, _ex, body) {
@@ -96,35 +97,27 @@ const ACTIONS: Record<string, Action> = {
   }
 }
 
-/** Drops pending rows up to the acknowledged offsets and commits after them. */
-async function acknowledge (instance: ConsumerInstance, ack: unknown): Promise<void> {
-  if (ack === undefined || ack === null) return
-  const pending = instance.pending ?? []
-  const upTo = new Map<string, number>()
-  if (typeof ack === 'number') {
-    for (const topic of instance.consumer.subscription()) upTo.set(topic, ack)
-  } else if (isJsonObject(ack)) {
-    for (const [topic, offset] of Object.entries(ack)) upTo.set(topicOf(topic), Number(offset))
-  }
-  for (const [topic, offset] of upTo) {
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new HttpProblem(422, 42202, `ack for ${topic} must be an offset >= 0`)
-  }
-  if (upTo.size === 0) throw new HttpProblem(422, 42202, '"ack" must be an offset or { topic: offset }')
-  instance.pending = pending.filter(r => !(r.offset <= (upTo.get(r.topic) ?? -1)))
-  await instance.consumer.commit([...upTo].map(([topic, offset]) => ({ topic, partition: 0, offset: offset + 1 })))
-}
-
 function rowEx (r: ConsumedRecord): Record<string, unknown> {
   const batchId = r.headers?.batchId
   const inBatch = r.headers?.offsetInBatch
   return {
     topic: r.topic,
     offset: r.offset,
-    batchId: batchId === undefined ? null : batchId,
+    batchId: batchId === undefined ? null : INTEGER.test(batchId) && Number.isSafeInteger(Number(batchId)) ? Number(batchId) : batchId,
     offsetInBatch: inBatch === undefined ? null : Number(inBatch),
     timestamp: r.timestamp,
     row: recordValue(r)
   }
+}
+
+const INTEGER = /^-?(0|[1-9]\d{0,15})$/
+
+/** spark-http-stream's batchId is a Long: kept as the number it was sent as (a string is kept as a string). */
+function batchIdOf (value: unknown): number | string | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return value
+  if (typeof value === 'string' && value.length <= 64) return value
+  throw new HttpProblem(422, 422, '"batchId" must be an integer (or a string of at most 64 characters)')
 }
 
 function topicOf (value: unknown): string {

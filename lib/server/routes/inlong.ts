@@ -1,8 +1,7 @@
 import type { Exchange, Route, RouteContext } from '../context.js'
-import { HttpProblem } from '../http-problem.js'
-import { mediaType, readBody, sendText } from '../http-io.js'
+import { readBody, sendText } from '../http-io.js'
 import { isValidTopicName } from '../names.js'
-import { valueRecords } from './produce-body.js'
+import { reportCount, reportLines, reportRecord } from './inlong-report.js'
 import { ReceiverClosedError, ReceiverError, ReceiverFullError, SchemaMismatchError, TopicLimitError, TopicNotFoundError } from '../receivers/receiver-errors.js'
 
 /**
@@ -10,7 +9,11 @@ import { ReceiverClosedError, ReceiverError, ReceiverFullError, SchemaMismatchEr
  * streamId, dt, body, cnt) and `/dataproxy/heartbeat`. Always HTTP 200 with `{"code":"0","msg":"Ok"}`
  * or InLong's code, checked in the DataProxy's order: 100 groupId, 101 streamId, 115 topic,
  * 103/111 body missing/blank, 104 body too long; 1, 2 and 114 for server-side trouble.
- * Each `\n`-separated line of `body` becomes one record of topic `groupId.streamId` (mappable).
+ * As HttpMessageHandler (inlong-dataproxy/dataproxy-source): the method is checked before the path;
+ * a POST body is read only with a Content-Type, which must be exactly
+ * application/x-www-form-urlencoded (else 36); a request body over `inlong.maxMsgLength` is HTTP 413
+ * (ServerMessageFactory's HttpObjectAggregator). One report is one record of topic
+ * `groupId.streamId` (mappable) holding its lines in order (see inlong-report).
  */
 export const INLONG_CODES = {
   OK: [0, 'Ok'],
@@ -41,29 +44,24 @@ export function defaultInlongTopic (groupId: string, streamId: string): string |
 }
 
 export const inlongRoutes: Route = async (ctx, ex) => {
-  const path = ex.segments.slice(1).join('/')
-  if (path !== 'message' && path !== 'heartbeat') {
-    return answer(ex, undefined, 'HTTP_UNSUPPORTED_SERVICE_URI', 'Only support [/dataproxy/heartbeat, /dataproxy/message] paths!')
-  }
   const method = ex.req.method ?? 'GET'
   if (method !== 'GET' && method !== 'POST') {
     return answer(ex, undefined, 'HTTP_UNSUPPORTED_METHOD', 'Only support [GET, POST] methods')
+  }
+  const path = ex.segments.slice(1).join('/')
+  if (path !== 'message' && path !== 'heartbeat') {
+    return answer(ex, undefined, 'HTTP_UNSUPPORTED_SERVICE_URI', 'Only support [/dataproxy/heartbeat, /dataproxy/message] paths!')
   }
   const attrs = new Map<string, string>()
   for (const [k, v] of ex.url.searchParams) if (!attrs.has(k)) attrs.set(k, v)
   const callback = ex.url.searchParams.get('callback') ?? undefined
   if (path === 'heartbeat') return answer(ex, callback, 'OK')
   if (method === 'POST') {
-    let body: Buffer
-    try {
-      body = await readBody(ex.req, ex.res, ctx.limits.maxBodyBytes)
-    } catch (err) {
-      if (err instanceof HttpProblem && err.status === 413) return answer(ex, callback, 'BODY_EXCEED_MAX_LEN', err.message)
-      throw err
-    }
-    if (body.length > 0) {
-      const type = mediaType(ex.req.headers['content-type'])
-      if (type !== '' && type !== FORM) return answer(ex, callback, 'HTTP_UNSUPPORTED_CONTENT_TYPE', `Only support [${FORM}] content type!`)
+    // Over the limit: HttpProblem(413), as Netty's HttpObjectAggregator(maxMsgLength) answers.
+    const body = await readBody(ex.req, ex.res, Math.min(ctx.limits.maxBodyBytes, ctx.inlongMaxMsgLength))
+    const type = (ex.req.headers['content-type'] ?? '').trim()
+    if (body.length > 0 && type !== '') {
+      if (type.toLowerCase() !== FORM) return answer(ex, callback, 'HTTP_UNSUPPORTED_CONTENT_TYPE', `Only support [${FORM}] content type!`)
       const form = new URLSearchParams(body.toString('utf8'))
       const seen = new Set<string>()
       for (const [k, v] of form) {
@@ -94,16 +92,19 @@ async function message (ctx: RouteContext, ex: Exchange, attrs: Map<string, stri
   }
   const dtText = attrs.get('dt') ?? ''
   const dt = /^\d{1,16}$/.test(dtText) ? dtText : String(Date.now())
-  const lines = body.split('\n')
-  const records = valueRecords(lines, () => ({ groupId, streamId, dt }))
+  const delimiter = attrs.get('rcdDlmtr') ?? '\n'
+  if ([...delimiter].length !== 1) {
+    return answer(ex, callback, 'UNSUPPORTED_EXTEND_FIELD_VALUE', 'Field rcdDlmtr must be a single character!')
+  }
+  const lines = reportLines(body, delimiter)
+  if (lines.length === 0) return answer(ex, callback, 'EMPTY_MSG', 'Field body is Blank!')
+  const record = reportRecord({ groupId, streamId, dt, cnt: reportCount(attrs.get('cnt')), lines })
   try {
-    await ctx.receiver.produce(topic, records)
+    await ctx.receiver.produce(topic, [record])
   } catch (err) {
     return answer(ex, callback, ...produceFailure(err, ctx))
   }
-  let bytes = 0
-  for (const r of records) bytes += r.bytes
-  ctx.metrics.produced(topic, records.length, bytes)
+  ctx.metrics.produced(topic, 1, record.bytes)
   answer(ex, callback, 'OK')
 }
 
