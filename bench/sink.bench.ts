@@ -15,6 +15,7 @@ import { intFromEnv } from './lib/env.js'
 import { progress } from './lib/log.js'
 import { sendThroughOurSink } from './lib/our-sink.js'
 import { startReceiver, type Receiver } from './lib/receiver.js'
+import { rateLimitAccuracy } from './lib/rate-accuracy.js'
 import { makeRecord } from './lib/records.js'
 import type { BenchContext, BenchRow } from './lib/row.js'
 import { bytesToMb, verdict } from './lib/stats.js'
@@ -138,7 +139,8 @@ export async function run (ctx: BenchContext): Promise<BenchRow[]> {
     return [
       ...await guarded('1 record/request', RECORDS_PER_SECOND, () => perRequest(receiver, ctx.records, rounds)),
       ...await guarded('NDJSON batches', RECORDS_PER_SECOND, () => batches(receiver, ctx.records * 10, rounds)),
-      ...await guarded('peak RSS', 'MB', () => peakRss(receiver, ctx.records))
+      ...await guarded('peak RSS', 'MB', () => peakRss(receiver, ctx.records)),
+      ...await guarded('rate limit', 'requests/s', () => rateLimitAccuracy(receiver))
     ]
   } finally {
     await receiver.close()

@@ -25,7 +25,7 @@ describe('option messages', () => {
   const CASES: Array<[string, Record<string, unknown>, string]> = [
     ['a misspelt encoding lists the encodings', { encoding: 'ndjsno' }, 'encoding: must be one of json, raw, url, ndjson, json-array, kafka-rest, inlong, or a function (got "ndjsno")'],
     ['an unknown transport lists the transports', { transport: 'curl' }, 'transport: must be one of undici, got (got "curl")'],
-    ['a nested unknown key is an unknown option with the known ones', { batch: { size: 10 } }, 'batch.size: unknown option; did you mean maxBytes? (known: maxRecords, maxBytes, lingerMs)'],
+    ['a nested unknown key is an unknown option with the known ones', { batch: { size: 10 } }, 'batch.size: unknown option; did you mean maxBytes? (known: maxRecords, maxBytes, lingerMs, maxGroups)'],
     ['a bad nested value names the nested field', { batch: { maxRecords: 0 } }, 'batch.maxRecords: must be >= 1 (got 0)'],
     ['failover: true says what failover takes', { failover: true }, 'failover: must be a store URI, a Store, or false (got true)'],
     ['successCode NaN shows NaN, not null', { successCode: Number.NaN }, "successCode: must be a status code, a list of them, '2xx' or a function (got NaN)"],

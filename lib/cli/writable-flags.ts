@@ -31,7 +31,11 @@ export const WRITABLE_FLAGS = {
   ...TLS_FLAGS,
   'item-results': { type: 'string' },
   'on-reject': { type: 'string' },
-  'grace-ms': { type: 'string' }
+  'grace-ms': { type: 'string' },
+  'rate-requests': { type: 'string' },
+  'rate-records': { type: 'string' },
+  'rate-bytes': { type: 'string' },
+  'rate-per-ms': { type: 'string' }
 } satisfies NonNullable<ParseArgsConfig['options']>
 
 export const WRITABLE_FLAGS_HELP = `  -X, --method M           GET POST PUT PATCH DELETE OPTIONS TRACE HEAD (default POST)
@@ -57,6 +61,10 @@ ${TLS_FLAGS_HELP}
   --item-results R         batch: read per-record results: kafka-rest es-bulk off
                            (default kafka-rest with that encoding, else off)
   --on-reject R            batch: bisect (default) or failover a batch answered 4xx
+  --rate-requests N        rate limit: requests (retries included) per period
+  --rate-records N         rate limit: records per period
+  --rate-bytes N           rate limit: body bytes (before compression) per period
+  --rate-per-ms MS         rate limit: the period (default 1000)
   --config FILE            StreamPark YAML (http.sink.threshold.*, failover.*); flags win
   --grace-ms MS            after SIGINT/SIGTERM, keep delivering this long, then store the rest
                            in failover (default 10000; a second signal stores at once)`
@@ -108,6 +116,8 @@ export function writableOptions (values: Values): HttpWritableOptions {
   const itemResults = values['item-results']
   if (typeof itemResults === 'string') options.itemResults = itemResults === 'off' || itemResults === 'false' ? false : itemResults as 'kafka-rest' | 'es-bulk'
   if (typeof values['on-reject'] === 'string') options.onReject = values['on-reject'] as 'bisect' | 'failover'
+  const rate = definedOnly({ requests: int('rate-requests'), records: int('rate-records'), bytes: int('rate-bytes'), perMs: int('rate-per-ms') })
+  if (Object.keys(rate).length > 0) options.rateLimit = rate
   return options
 }
 

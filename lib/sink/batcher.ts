@@ -1,6 +1,9 @@
 import type { BatchEncoding } from '../encoders/index.js'
 import type { BatchOptions } from './options.js'
 
+/** What one batcher obeys (`maxGroups` is for TargetGroups). */
+export type BatchLimits = Required<Omit<BatchOptions, 'maxGroups'>>
+
 /**
  * Called with a full batch; `pieces` undefined means a single record too large for any batch.
  * `records` is undefined when the encoding can decode its requests (only pieces are kept).
@@ -14,7 +17,7 @@ export type EmitBatch = (records: unknown[] | undefined, pieces: string[] | unde
  */
 export class Batcher {
   readonly #encoding: BatchEncoding
-  readonly #limits: Required<BatchOptions>
+  readonly #limits: BatchLimits
   readonly #emit: EmitBatch
   readonly #keepRecords: boolean
   #records: unknown[] = []
@@ -29,7 +32,7 @@ export class Batcher {
   /** Date.now() after which `#maxRecords` is back to `maxRecords`; 0 when not lowered. */
   #shrunkUntil = 0
 
-  constructor (encoding: BatchEncoding, limits: Required<BatchOptions>, emit: EmitBatch) {
+  constructor (encoding: BatchEncoding, limits: BatchLimits, emit: EmitBatch) {
     this.#encoding = encoding
     this.#limits = limits
     this.#emit = emit

@@ -9,6 +9,9 @@ import { UndiciTransport } from '../transports/undici.js'
 import { GotTransport } from '../transports/got.js'
 import { withAuthAndCompression } from '../transports/auth-and-compression.js'
 import { Batcher } from './batcher.js'
+import { TargetGroups } from './target-groups.js'
+import { toTarget, type RecordTarget, type RecordTargets } from './targets.js'
+import { RateLimiter, bodyBytes } from './rate-limit.js'
 import type { FailoverEnvelope } from '../stores/store.js'
 import { ITEM_RESULTS_MAX_BODY, type ItemProblem, type ItemReader } from './item-results.js'
 import { SHRINK_AFTER_413_MS, halves, splitPolicy } from './bisect.js'
@@ -78,7 +81,11 @@ export class DeliveryEngine extends EventEmitter {
   readonly #encoding: Encoding
   readonly #target: Target
   readonly #queue: FastQueue<Job, void>
-  readonly #batcher: Batcher | undefined
+  readonly #batcher: Batcher | TargetGroups | undefined
+  /** Per-record targets (url/header templates); undefined when the target is fixed. */
+  readonly #targets: RecordTargets | undefined
+  /** `rateLimit`; undefined when off. */
+  readonly #limiter: RateLimiter | undefined
   readonly #failures: FailureSink
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #jobs = new Set<Job>()
@@ -118,8 +125,12 @@ export class DeliveryEngine extends EventEmitter {
     }
     this.#queue = fastq(this, attemptWorker, options.numWriters)
     this.#ready = this.#encoding.ready?.().catch(() => {}).finally(() => { this.#ready = undefined })
+    this.#targets = options.targets
+    this.#limiter = options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit)
     if (options.batch !== undefined && this.#encoding.batch) {
-      this.#batcher = new Batcher(this.#encoding, options.batch, (records, pieces, count, tags) => this.#enqueueBatch(records, pieces, count, tags))
+      this.#batcher = this.#targets === undefined
+        ? new Batcher(this.#encoding, options.batch, (records, pieces, count, tags) => this.#enqueueBatch(records, pieces, count, tags))
+        : new TargetGroups(this.#targets, this.#encoding, options.batch, (records, pieces, count, tags, target) => this.#enqueueBatch(records, pieces, count, tags, target))
     }
   }
 
@@ -156,6 +167,7 @@ export class DeliveryEngine extends EventEmitter {
     let request: OutgoingRequest
     try {
       request = (this.#encoding as Extract<Encoding, { batch: false }>).encode(record, this.#target)
+      if (this.#targets !== undefined) request = toTarget(request, this.#targets.resolve(record))
     } catch (err) {
       this.#giveUp(this.#newJob([record], 1, undefined, tags), err)
       return
@@ -214,6 +226,7 @@ export class DeliveryEngine extends EventEmitter {
     this.#stopped = true
     this.#batcher?.flush()
     this.#queue.kill()
+    this.#limiter?.stop()
     for (const timer of this.#timers) clearTimeout(timer)
     this.#timers.clear()
     const left = [...this.#jobs]
@@ -227,9 +240,14 @@ export class DeliveryEngine extends EventEmitter {
     await this.#transport.close(this.#stopped)
   }
 
+  /** The URL an envelope names when its record never got a request: the url template's text, or the fixed url. */
+  get targetDescription (): string {
+    return this.#targets?.description ?? this.options.url?.href ?? ''
+  }
+
   /** Builds the envelopes of a job given up on. */
   envelopes (job: Job): FailoverEnvelope[] {
-    const url = job.request === undefined ? (this.options.url?.href ?? '') : job.request.origin + job.request.path
+    const url = job.request === undefined ? this.targetDescription : job.request.origin + job.request.path
     const method = job.request?.method ?? this.options.method
     const failedAt = Date.now()
     const error = envelopeError(job.firstError, job.error)
@@ -242,7 +260,7 @@ export class DeliveryEngine extends EventEmitter {
     return job
   }
 
-  #enqueueBatch (records: unknown[] | undefined, pieces: string[] | undefined, count: number, tags: unknown[] | undefined): void {
+  #enqueueBatch (records: unknown[] | undefined, pieces: string[] | undefined, count: number, tags: unknown[] | undefined, target?: RecordTarget): void {
     if (pieces === undefined) {
       this.#giveUp(this.#newJob(records, count, undefined, tags), new InvalidRecordError(`record of more than batch.maxBytes (${this.options.batch!.maxBytes}) bytes`))
       return
@@ -251,6 +269,7 @@ export class DeliveryEngine extends EventEmitter {
     let request: OutgoingRequest
     try {
       request = encoding.assemble(pieces, records ?? [], this.#target)
+      if (target !== undefined) request = toTarget(request, target)
     } catch (err) {
       this.#giveUp(this.#newJob(records ?? pieces, count, undefined, tags), err)
       return
@@ -265,6 +284,13 @@ export class DeliveryEngine extends EventEmitter {
       this.#ready.then(() => this.attempt(job, done), () => this.attempt(job, done))
       return
     }
+    if (this.#limiter !== undefined) this.#limiter.schedule(job.count, bodyBytes(job.request!.body), () => this.#send(job, done))
+    else this.#send(job, done)
+  }
+
+  /** Sends one attempt now (the rate limiter, if any, has let it go). */
+  #send (job: Job, done: (err: Error | null) => void): void {
+    if (this.#stopped) return done(null)
     job.attempts++
     const request = this.#encoding.route?.(job.request!, job.attempts) ?? job.request!
     this.#inFlight += job.count
@@ -376,6 +402,8 @@ export class DeliveryEngine extends EventEmitter {
       try {
         const encoding = this.#encoding as Extract<Encoding, { batch: true }>
         job.request = encoding.batch ? encoding.assemble(mine.map((r) => encoding.piece(r)), mine, this.#target) : parent.request
+        // A templated target: the parts go where the whole went.
+        if (this.#targets !== undefined && parent.request !== undefined) job.request = { ...job.request!, origin: parent.request.origin, path: parent.request.path, headers: parent.request.headers }
       } catch (err) {
         job.request = undefined
         job.cause = err instanceof Error ? err : new Error(String(err))

@@ -261,7 +261,7 @@ export class HttpWritable extends Writable {
   #bufferedEnvelopes (): FailoverEnvelope[] {
     const state = (this as unknown as { _writableState?: { getBuffer?: () => Chunk[] } })._writableState
     const chunks = state?.getBuffer?.() ?? []
-    const base = { url: this.#engine.options.url?.href ?? '', method: this.#engine.options.method, attempts: 0, status: null, error: null, failedAt: Date.now() }
+    const base = { url: this.#engine.targetDescription, method: this.#engine.options.method, attempts: 0, status: null, error: null, failedAt: Date.now() }
     return chunks.filter((c) => !(c.chunk instanceof FlushMarker)).map((c) => ({ ...base, record: c.chunk }))
   }
 

@@ -14,6 +14,8 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
 import { COMPRESSION_SCHEMA, resolveCompression, type CompressionAlgorithm, type CompressionOptions, type ResolvedCompression } from '../transports/compress-options.js'
 import { resolveAuth, type AuthOptions } from '../transports/auth-options.js'
 import { itemReader, type ItemReader, type ItemResultsOption } from './item-results.js'
+import { resolveTargets, type RecordTargets, type UrlFunction } from './targets.js'
+import { RATE_LIMIT_SCHEMA, type RateLimitOptions } from './rate-limit.js'
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'HEAD'] as const
 export type Method = typeof METHODS[number]
@@ -27,7 +29,7 @@ export interface Outcome {
 }
 
 /** The built-in encodings by name (per record, then per batch); `encoding` also takes a function. */
-export type EncodingName = 'json' | 'raw' | 'url' | 'ndjson' | 'json-array' | 'kafka-rest' | 'kafka-rest-v3' | 'inlong'
+export type EncodingName = 'json' | 'raw' | 'url' | 'ndjson' | 'json-array' | 'kafka-rest' | 'inlong'
 
 export interface BatchOptions {
   /** Records per request at most. Default 500. */
@@ -36,22 +38,38 @@ export interface BatchOptions {
   maxBytes?: number
   /** ms a partial batch waits for more records. Default 10. */
   lingerMs?: number
+  /** With url/header templates: batches open at once (one per target) at most; the oldest is sent first. Default 64. */
+  maxGroups?: number
 }
 
 export interface HttpWritableOptions {
-  url?: string
+  /** The target: a URL, a template naming record fields (`'https://h/t/{tenant}'`, `{{`/`}}` for braces), or `(record) => url`. */
+  url?: string | UrlFunction
+  /** GET POST PUT PATCH DELETE OPTIONS TRACE HEAD, any case; every method but HEAD sends a body. Default 'POST'. */
   method?: Method | Lowercase<Method>
+  /** Headers added to every request; values may be templates (`'{meta.region}'`). Default {}. */
   headers?: Record<string, string>
+  /** Requests in flight at most (the fastq pool's concurrency, and keep-alive connections per origin). Default 64. */
   numWriters?: number
+  /** Records held inside the sink before write() returns false; 'drain' comes at three quarters. Default 10000. */
   queueCapacity?: number
+  /** ms one attempt may take, connect to last byte, on both transports. Default 10000. */
   timeout?: number
+  /** Attempts after the first. Default 3. */
   retries?: number
+  /** ms; retry n waits a random time in [0, min(max, base·2^(n-1))]; Retry-After wins, capped at max. Default { base: 100, max: 30000 }. */
   backoff?: Partial<Backoff>
+  /** A status, a list, '2xx', or (response) => boolean. Default '2xx'. */
   successCode?: number | number[] | '2xx' | ((response: TransportResponse) => boolean)
+  /** Statuses (and '4xx'/'5xx') worth another attempt, or ({ response?, error? }) => boolean. Default 408, 429, 5xx but 501, network errors, timeouts. */
   retryOn?: Array<number | '4xx' | '5xx'> | ((outcome: Outcome) => boolean)
+  /** 'json', 'raw', 'url'; batches 'ndjson', 'json-array', 'kafka-rest', 'inlong'; or (records) => request. Default 'json' ('url' without url, 'ndjson' with batch). */
   encoding?: EncodingName | EncodeFunction
+  /** Batch limits `{ maxRecords: 500, maxBytes: 1 MiB, lingerMs: 10, maxGroups: 64 }`. Default off (on with a batch encoding). */
   batch?: BatchOptions | false
+  /** Where undeliverable records go: a store URI, a Store, or false (the stream errors instead). Default 'file:./http-failover'. */
   failover?: string | Store | false
+  /** 'undici' (keep-alive pool per origin) or 'got'. Default 'undici'. */
   transport?: 'undici' | 'got'
   /** got options passed through when `transport: 'got'`. */
   got?: GotOptions
@@ -73,6 +91,8 @@ export interface HttpWritableOptions {
   itemResults?: ItemResultsOption
   /** A batch answered 4xx (but 408/429): 'bisect' splits it down to the bad records, 'failover' stores it whole. Default 'bisect'. */
   onReject?: 'bisect' | 'failover'
+  /** Token buckets `{ requests?, records?, bytes?, perMs: 1000 }` (burst one period's worth); waiting holds the producer back. Default off. */
+  rateLimit?: RateLimitOptions
 }
 
 export interface ResolvedOptions {
@@ -105,6 +125,9 @@ export interface ResolvedOptions {
   /** The per-item results reader, or undefined when off. */
   itemResults: ItemReader | undefined
   onReject: 'bisect' | 'failover'
+  /** Per-record targets from url/header templates or a url function; undefined when the target is fixed. */
+  targets: RecordTargets | undefined
+  rateLimit: Required<Pick<RateLimitOptions, 'perMs'>> & RateLimitOptions | undefined
 }
 
 export const DEFAULTS = {
@@ -116,7 +139,7 @@ export const DEFAULTS = {
   backoff: { base: 100, max: 30000 },
   successCode: '2xx',
   encoding: 'json',
-  batch: { maxRecords: 500, maxBytes: 1024 * 1024, lingerMs: 10 },
+  batch: { maxRecords: 500, maxBytes: 1024 * 1024, lingerMs: 10, maxGroups: 64 },
   failover: 'file:./http-failover',
   transport: 'undici'
 } as const
@@ -129,7 +152,7 @@ const schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    url: { type: 'string', minLength: 1 },
+    url: { description: 'a URL, a URL template or a function', anyOf: [{ type: 'string', minLength: 1 }, { isFunction: true }] },
     method: { type: 'string', description: `one of ${METHODS.join(' ')}`, enum: [...METHODS, ...METHODS.map((m) => m.toLowerCase())] },
     headers: { type: 'object', additionalProperties: { type: 'string' } },
     numWriters: positiveInt,
@@ -160,7 +183,7 @@ const schema = {
         {
           type: 'object',
           additionalProperties: false,
-          properties: { maxRecords: positiveInt, maxBytes: positiveInt, lingerMs: nonNegativeInt }
+          properties: { maxRecords: positiveInt, maxBytes: positiveInt, lingerMs: nonNegativeInt, maxGroups: positiveInt }
         }
       ]
     },
@@ -179,7 +202,8 @@ const schema = {
     auth: {},
     signal: { description: 'an AbortSignal', isObjectLike: true },
     itemResults: { description: "'kafka-rest', 'es-bulk', false or a function", anyOf: [{ enum: ['kafka-rest', 'es-bulk'] }, { const: false }, { isFunction: true }] },
-    onReject: { enum: ['bisect', 'failover'] }
+    onReject: { enum: ['bisect', 'failover'] },
+    rateLimit: RATE_LIMIT_SCHEMA
   }
 }
 
@@ -191,7 +215,7 @@ export function resolveOptions (options: HttpWritableOptions | undefined): Resol
     throw new InvalidOptionError('options', `must be an object (got ${show(options)})`)
   }
   const o = check(options ?? {})
-  const url = o.url === undefined ? undefined : parseUrl(o.url)
+  const { url, headers, targets } = resolveTargets(o.url, lowerCaseHeaders(o.headers ?? {}), parseUrl)
   const encoding = o.encoding ?? (url === undefined ? 'url' : (o.batch !== undefined && o.batch !== false ? 'ndjson' : DEFAULTS.encoding))
   const batched = typeof encoding === 'string' ? encoding in BATCH_ENCODINGS : (o.batch !== undefined && o.batch !== false)
   if (typeof encoding === 'string' && encoding in RECORD_ENCODINGS && o.batch !== undefined && o.batch !== false) {
@@ -210,7 +234,7 @@ export function resolveOptions (options: HttpWritableOptions | undefined): Resol
   return {
     url,
     method: (o.method ?? DEFAULTS.method).toUpperCase() as Method,
-    headers: lowerCaseHeaders(o.headers ?? {}),
+    headers,
     numWriters: o.numWriters ?? DEFAULTS.numWriters,
     queueCapacity: o.queueCapacity ?? DEFAULTS.queueCapacity,
     timeout: o.timeout ?? DEFAULTS.timeout,
@@ -231,7 +255,9 @@ export function resolveOptions (options: HttpWritableOptions | undefined): Resol
     auth: resolveAuth(o.auth),
     signal: abortSignal(o.signal),
     itemResults: itemReader(o.itemResults, encoding),
-    onReject: o.onReject ?? 'bisect'
+    onReject: o.onReject ?? 'bisect',
+    targets,
+    rateLimit: o.rateLimit === undefined ? undefined : { perMs: 1000, ...o.rateLimit }
   }
 }
 
