@@ -7,6 +7,7 @@ import { DEMO_HELP } from './demo.js'
 import { REPLAY_HELP } from './replay.js'
 import { SERVE_HELP } from './serve.js'
 import { READ_HELP } from './read.js'
+import { BRIDGE_HELP } from './bridge-help.js'
 import { packageVersion } from './version.js'
 
 /** Each command lives in its own module, loaded only when used. */
@@ -15,7 +16,8 @@ const COMMANDS: Record<string, () => Promise<{ run: Command }>> = {
   demo: async () => await import('./demo.js'),
   replay: async () => await import('./replay.js'),
   serve: async () => await import('./serve.js'),
-  read: async () => await import('./read.js')
+  read: async () => await import('./read.js'),
+  bridge: async () => await import('./bridge.js')
 }
 
 const HELP = `usage: http-stream <command> [args]
@@ -26,6 +28,7 @@ ${DEMO_HELP.split('\n')[0]}
 ${REPLAY_HELP.split('\n')[0]}
 ${SERVE_HELP.split('\n')[0]}
 ${READ_HELP.split('\n')[0]}
+${BRIDGE_HELP.split('\n')[0]}
 
 'http-stream help <command>' or 'http-stream <command> --help' shows a command's flags;
 'http-stream --version' (-V) prints the version.
@@ -36,7 +39,7 @@ in failover (replay them later); 130/143 stopped by SIGINT/SIGTERM, every record
 or stored.
 `
 
-const COMMAND_HELP: Record<string, string> = { send: SEND_HELP, demo: DEMO_HELP, replay: REPLAY_HELP, serve: SERVE_HELP, read: READ_HELP }
+const COMMAND_HELP: Record<string, string> = { send: SEND_HELP, demo: DEMO_HELP, replay: REPLAY_HELP, serve: SERVE_HELP, read: READ_HELP, bridge: BRIDGE_HELP }
 
 export async function main (argv: string[], io: CliIo = process): Promise<number> {
   const [name, ...rest] = argv
