@@ -25,8 +25,9 @@ export interface HttpTransformResponse {
 export interface HttpTransformOptions {
   /** Where each record goes (unless `request` says otherwise). */
   url?: string
-  /** Default 'POST'. */
+  /** Any HTTP method; GET and HEAD send no body by default. Default 'POST'. */
   method?: string
+  /** Headers added to every request. Default { 'content-type': 'application/json' }. */
   headers?: Record<string, string>
   /** Emit results in input order (true, default) or as they complete. */
   ordered?: boolean
@@ -44,12 +45,17 @@ export interface HttpTransformOptions {
   response?: 'json' | 'text' | 'response'
   /** 'undici' (default) or 'got', as the writable's. */
   transport?: 'undici' | 'got'
+  /** got options, with `transport: 'got'`. Default {}. */
   got?: HttpWritableOptions['got']
-  /** As the writable's: certificates, HTTP/2, a proxy, request compression and auth (checked by the same rules). */
+  /** Client TLS, as the writable's `tls`. Default node's. */
   tls?: HttpWritableOptions['tls']
+  /** Let undici negotiate HTTP/2, as the writable's. Default false. */
   http2?: HttpWritableOptions['http2']
+  /** A forward proxy URL or 'env', as the writable's. Default none. */
   proxy?: HttpWritableOptions['proxy']
+  /** Request body compression, as the writable's. Default off. */
   compression?: HttpWritableOptions['compression']
+  /** Bearer, Basic or OAuth2 client credentials, as the writable's. Default none. */
   auth?: HttpWritableOptions['auth']
 }
 

@@ -5,6 +5,7 @@ import { CLIENT_PROPERTIES, checkObject, type HttpStreamClientOptions } from './
 export type ReadFrom = 'earliest' | 'latest' | { timestamp: number | string | Date } | { offset: number }
 
 export interface HttpReadableOptions extends HttpStreamClientOptions {
+  /** The topic to read. Required. */
   topic: string
   /** Consumer group: readers of one group share the work and its committed offsets. Default `http-stream.<topic>`. */
   groupId?: string

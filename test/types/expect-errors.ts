@@ -11,7 +11,6 @@ const url = 'http://127.0.0.1:1/in'
 // encoding: a union of the built-in names, or a function.
 createHttpWritable({ url, encoding: 'ndjson', batch: { maxRecords: 10 } })
 createHttpWritable({ url, encoding: 'kafka-rest' })
-createHttpWritable({ url, encoding: 'kafka-rest-v3' })
 createHttpWritable({ url, encoding: (records) => ({ body: JSON.stringify(records) }) })
 // @ts-expect-error a misspelt encoding
 createHttpWritable({ url, encoding: 'ndjsno' })
