@@ -10,7 +10,7 @@ import { progress } from './lib/log.js'
 import type { BenchModule, BenchRow } from './lib/row.js'
 import { formatTable, machineLine } from './lib/table.js'
 
-const SCENARIO_FILES = ['sink', 'stores', 'server']
+const SCENARIO_FILES = ['sink', 'stores', 'server', 'bridge', 'tls']
 const DEFAULT_RECORDS = 100_000
 
 function selected (): string[] {

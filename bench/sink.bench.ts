@@ -1,8 +1,11 @@
 /**
  * The writable's scenarios, each against the same receiver process:
  *  1. one record per request: this sink vs an undici Pool loop, a got loop, and wrk, all at 64;
- *  2. NDJSON batches of 500: this sink vs a hand-written undici batch loop at the same concurrency;
- *  3. peak RSS of the sink at N and 10×N records, each run in a fresh child process.
+ *  2. NDJSON batches of 500: this sink vs a hand-written undici batch loop at the same concurrency,
+ *     and vs the stream floor (the smallest tuned batching Writable fed by the same Readable);
+ *  3. the same batches gzipped (`compression: 'gzip'`) vs the loop gzipping each body with zlib;
+ *  4. peak RSS of the sink at N and 10×N records, each run in a fresh child process.
+ * HTTPS rows are in tls.bench.ts.
  */
 import { gotLoop } from './baselines/got-loop.js'
 import { ndjsonBatchLoop } from './baselines/ndjson-batch-loop.js'
@@ -15,28 +18,17 @@ import { intFromEnv } from './lib/env.js'
 import { progress } from './lib/log.js'
 import { sendThroughOurSink } from './lib/our-sink.js'
 import { startReceiver, type Receiver } from './lib/receiver.js'
+import { versusRow } from './lib/versus.js'
 import { rateLimitAccuracy } from './lib/rate-accuracy.js'
+import { cpuNote, guarded, noteOf } from './lib/notes.js'
 import { makeRecord } from './lib/records.js'
 import type { BenchContext, BenchRow } from './lib/row.js'
+import { BATCH, BATCH_CONCURRENCY, CONCURRENCY, RECORDS_PER_SECOND } from './lib/settings.js'
 import { bytesToMb, verdict } from './lib/stats.js'
 
-const CONCURRENCY = 64
-/** Batches are CPU-bound here: 64 bodies of 500 in flight oversubscribe 2 cores, so both sides use 8. */
-const BATCH_CONCURRENCY = 8
-const BATCH = { maxRecords: 500, maxBytes: 1 << 20, lingerMs: 5 }
 /** got is ~10x slower than undici on loopback; a fifth of N keeps its runs as long as the others. */
 const GOT_SHARE = 5
 const WRK_SECONDS = 5
-const RECORDS_PER_SECOND = 'records/s'
-
-/** Client CPU per record of both sides: says where a gap comes from even when the machine is busy. */
-function cpuNote (ours: Measured, other: Measured): string {
-  return `client CPU/record ${ours.cpuPerRecord.toFixed(1)} vs ${other.cpuPerRecord.toFixed(1)} µs`
-}
-
-function noteOf (target: string, ...parts: Array<string | undefined | string[]>): string {
-  return [target, ...parts.flat()].filter(p => p !== undefined && p !== '').join('; ')
-}
 
 async function perRequest (receiver: Receiver, records: number, rounds: number): Promise<BenchRow[]> {
   const url = receiver.recordsUrl
@@ -87,7 +79,7 @@ async function batches (receiver: Receiver, records: number, rounds: number): Pr
     baseline: writable.rate,
     baselineName: 'hand-written batching Writable',
     unit: RECORDS_PER_SECOND,
-    note: noteOf('the stream floor: same source, minimal batching Writable, no retries/failover/byte limit', cpuNote(ours, writable), writable.notes)
+    note: noteOf('the stream floor: same source, minimal batching Writable (highWaterMark 1000, _writev), no retries/failover/byte limit', cpuNote(ours, writable), writable.notes)
   }]
 }
 
@@ -122,14 +114,17 @@ async function peakRss (receiver: Receiver, records: number): Promise<BenchRow[]
   }]
 }
 
-/** Runs a scenario; a scenario that throws becomes a row saying why instead of sinking the others. */
-async function guarded (scenario: string, unit: string, fn: () => Promise<BenchRow[]>): Promise<BenchRow[]> {
-  try {
-    return await fn()
-  } catch (err) {
-    progress(`${scenario} failed: ${(err as Error).stack ?? String(err)}`)
-    return [{ scenario, ours: NaN, unit, note: `failed: ${(err as Error).message.split('\n')[0]}` }]
-  }
+/** gzip batches: the sink's `compression: 'gzip'` vs the batch loop gzipping each body itself. */
+async function gzipBatches (receiver: Receiver, records: number, rounds: number): Promise<BenchRow[]> {
+  const url = receiver.ndjsonUrl
+  return [await versusRow(receiver, rounds, {
+    scenario: `gzip NDJSON batches of ${BATCH.maxRecords}, ${BATCH_CONCURRENCY} in flight`,
+    ours: { name: 'ours gzip', records, run: n => sendThroughOurSink(url, n, { numWriters: BATCH_CONCURRENCY, encoding: 'ndjson', batch: BATCH, compression: 'gzip' }).then(() => {}) },
+    baseline: { name: 'loop gzip', records, run: n => ndjsonBatchLoop(url, n, BATCH_CONCURRENCY, BATCH.maxRecords, { gzip: true }) },
+    baselineName: 'undici batch loop + zlib gzip',
+    target: 0.9,
+    about: '10×N records; default level, zlib on the thread pool on both sides; the receiver gunzips to count'
+  })]
 }
 
 export async function run (ctx: BenchContext): Promise<BenchRow[]> {
@@ -139,6 +134,7 @@ export async function run (ctx: BenchContext): Promise<BenchRow[]> {
     return [
       ...await guarded('1 record/request', RECORDS_PER_SECOND, () => perRequest(receiver, ctx.records, rounds)),
       ...await guarded('NDJSON batches', RECORDS_PER_SECOND, () => batches(receiver, ctx.records * 10, rounds)),
+      ...await guarded('gzip NDJSON batches', RECORDS_PER_SECOND, () => gzipBatches(receiver, ctx.records * 10, rounds)),
       ...await guarded('peak RSS', 'MB', () => peakRss(receiver, ctx.records)),
       ...await guarded('rate limit', 'requests/s', () => rateLimitAccuracy(receiver))
     ]

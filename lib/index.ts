@@ -5,6 +5,14 @@ export type { InlongEncodingOptions } from './encoders/inlong.js'
 export type { HttpWritableOptions, BatchOptions, Method, Outcome } from './sink/options.js'
 export type { EngineStats as HttpWritableStats, RetryEvent } from './sink/delivery-engine.js'
 export type { ItemResultsOption, ItemResultsFunction, ItemVerdict } from './sink/item-results.js'
+export type { SinkMetrics, StatusClass } from './sink/sink-metrics.js'
+export { CHANNEL_NAMES as SINK_CHANNELS } from './sink/diagnostics.js'
+export type { SinkRequestMessage, SinkResponseMessage, SinkRetryMessage, SinkFailoverMessage } from './sink/diagnostics.js'
+export { registerSinkMetrics } from './sink/prometheus-registry.js'
+export type { PrometheusRegistry, MetricsSource } from './sink/prometheus-registry.js'
+export { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from './sink/prometheus-text.js'
+export type { PrometheusOptions } from './sink/prometheus-families.js'
+export type { IdempotencyKeyOption } from './sink/idempotency-key.js'
 export { openStore } from './stores/open-store.js'
 export { FileStore } from './stores/file.js'
 export { KafkaStore } from './stores/kafka.js'
@@ -24,6 +32,7 @@ export type { ReplayOptions, ReplayProgress, ReplaySummary } from './sink/replay
 export { fromStreamParkConfig } from './config/streampark.js'
 export { createHttpStreamServer, HttpStreamServer } from './server/server.js'
 export type { HttpStreamServerOptions } from './server/options.js'
+export type { DedupOptions } from './server/dedup-options.js'
 export type {
   Receiver, ReceiverConsumer, ReceiverOperation, ProduceRecord, ProducedOffset, ConsumedRecord, ConsumerOptions,
   PollOptions, TopicInfo, TopicPartition, TopicPartitionOffset, TopicPartitionTimestamp, LagEntry
@@ -40,4 +49,5 @@ export type { HttpReadableOptions, ReadFrom, ReconnectEvent, HttpReadableEvents 
 export { PositionLostError } from './source/position-lost-error.js'
 export { createHttpTransform, HttpTransform } from './sink/http-transform.js'
 export { createKafkaBridge, KafkaBridge, type BridgeStats } from './bridge/kafka-bridge.js'; export type { KafkaBridgeOptions, BridgeValue } from './bridge/options.js'
+export type { PartitionLag } from './bridge/consumed-offsets.js'
 export type { HttpTransformOptions, HttpTransformRequest, HttpTransformResponse } from './sink/http-transform.js'

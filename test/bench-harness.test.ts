@@ -1,10 +1,18 @@
 /**
  * The bench harness must measure what it claims: the receiver process counts records exactly
  * (one per request, NDJSON lines), the loops keep exactly `concurrency` tasks in flight, wrk's
- * output is parsed, and the table renders ratios and missing values.
+ * output is parsed, and the table renders ratios and missing values. Its HTTPS mode (certificates
+ * made now with openssl) and its gzip decoding count the same; the baselines the sink is compared
+ * with (the gzip batch loop, the stream-floor Writable) deliver every record exactly once.
  */
 import assert from 'node:assert/strict'
+import { request } from 'node:https'
 import { after, before, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
+import { makeTestCerts } from './helpers/tls-certs.js'
+import { ndjsonBatchLoop } from '../bench/baselines/ndjson-batch-loop.js'
+import { ndjsonBatchWritable } from '../bench/baselines/ndjson-batch-writable.js'
+import { undiciLoop } from '../bench/baselines/undici-loop.js'
 import { runLoops } from '../bench/baselines/loops.js'
 import { parseWrk } from '../bench/baselines/wrk.js'
 import { startReceiver, type Receiver } from '../bench/lib/receiver.js'
@@ -15,10 +23,28 @@ let receiver: Receiver
 before(async () => { receiver = await startReceiver() })
 after(async () => { await receiver.close() })
 
-async function post (url: string, body: string): Promise<number> {
-  const res = await fetch(url, { method: 'POST', body })
+async function post (url: string, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<number> {
+  const res = await fetch(url, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers })
   await res.arrayBuffer()
   return res.status
+}
+
+/** The receiver's counts grown since `before`. */
+async function grown (r: Receiver, before: { requests: number, records: number, errors: number }): Promise<{ requests: number, records: number, errors: number }> {
+  const now = await r.counts()
+  return { requests: now.requests - before.requests, records: now.records - before.records, errors: now.errors - before.errors }
+}
+
+/** POST over HTTPS trusting `ca` (fetch takes no CA without a dispatcher). */
+function postTls (url: string, body: string, ca: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', ca }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
 }
 
 test('receiver counts one record per request on /records and NDJSON lines on /ndjson', async () => {
@@ -62,4 +88,39 @@ test('formatTable shows ratio ours/baseline and a dash for what was not measured
   assert.match(rule!, /^\|-+\|/)
   assert.match(first!, /\| 2,000 +\| loop +\| 1,000 +\| 2\.00x +\| records\/s/)
   assert.match(second!, /\| — +\| — +\| — +\| — +\| MB +\| skipped: missing/)
+})
+
+test('receiver decompresses gzip and deflate bodies before counting NDJSON lines', async () => {
+  const start = await receiver.counts()
+  const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ i })).join('\n') + '\n'
+  assert.equal(await post(receiver.ndjsonUrl, gzipSync(lines), { 'content-encoding': 'gzip' }), 200)
+  const { deflateSync } = await import('node:zlib')
+  assert.equal(await post(receiver.ndjsonUrl, deflateSync('{"a":1}\n{"a":2}'), { 'content-encoding': 'deflate' }), 200)
+  assert.equal(await post(receiver.ndjsonUrl, 'not gzip at all', { 'content-encoding': 'gzip' }), 400, 'a body that does not decompress')
+  assert.deepEqual(await grown(receiver, start), { requests: 2, records: 52, errors: 1 })
+})
+
+test('the gzip batch loop and the stream-floor Writable deliver every record once', async () => {
+  const start = await receiver.counts()
+  await ndjsonBatchLoop(receiver.ndjsonUrl, 2345, 4, 500, { gzip: true })
+  const gz = await grown(receiver, start)
+  assert.deepEqual(gz, { requests: 5, records: 2345, errors: 0 })
+  await ndjsonBatchWritable(receiver.ndjsonUrl, 3210, 4, 500)
+  assert.deepEqual(await grown(receiver, start), { requests: 5 + 7, records: 2345 + 3210, errors: 0 })
+})
+
+test('receiver serves HTTPS with the certificate it is given; loops reach it trusting the CA', async (t) => {
+  const certs = makeTestCerts()
+  const tls = await startReceiver({ keyFile: certs.server.keyFile, certFile: certs.server.certFile })
+  t.after(async () => {
+    await tls.close()
+    certs.remove()
+  })
+  assert.match(tls.origin, /^https:\/\/127\.0\.0\.1:\d+$/)
+  assert.equal(await postTls(tls.ndjsonUrl, '{"a":1}\n{"a":2}\n', certs.ca), 200)
+  await undiciLoop(tls.recordsUrl, 40, 8, { connect: { ca: certs.ca } })
+  await ndjsonBatchLoop(tls.ndjsonUrl, 1200, 2, 500, { pool: { connect: { ca: certs.ca } } })
+  await assert.rejects(postTls(tls.recordsUrl, '{}', certs.selfSigned.cert), /self.signed|unable to verify|certificate/i, 'a client that does not trust the CA is refused')
+  const counts = await tls.counts()
+  assert.deepEqual({ requests: counts.requests, records: counts.records, errors: counts.errors }, { requests: 1 + 40 + 3, records: 2 + 40 + 1200, errors: 0 })
 })

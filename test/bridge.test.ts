@@ -8,6 +8,8 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { createKafkaBridge } from '../lib/index.js'
 import { valueDecoder } from '../lib/bridge/options.js'
+import { lagText } from '../lib/bridge/lag-text.js'
+import type { PartitionLag } from '../lib/index.js'
 import { parseKafkaSource } from '../lib/cli/bridge.js'
 import { main } from '../lib/cli/main.js'
 import { cliIo } from './helpers/cli-io.js'
@@ -21,7 +23,7 @@ import { produceRecords, groupOffsets, eventually, type BridgeRecord } from './h
 
 let kafka: KafkaMock | Missing | undefined
 const WHAT = 'Kafka (librdkafka mock cluster: needs cc, pkg-config and librdkafka-dev)'
-before(async () => { kafka = await startKafkaMock(['b-main:3', 'b-kill:3', 'b-term:3', 'b-lag:3', 'b-join:3'], 1) })
+before(async () => { kafka = await startKafkaMock(['b-main:3', 'b-kill:3', 'b-term:3', 'b-join:3', 'b-tty:3'], 1) })
 after(async () => { if (kafka !== undefined && !('missing' in kafka)) await kafka.stop() })
 
 test('bridge: options and command line are checked before anything connects', async () => {
@@ -29,10 +31,14 @@ test('bridge: options and command line are checked before anything connects', as
   assert.throws(() => createKafkaBridge({ brokers: ['127.0.0.1:1'], topics: ['t'], groupId: 'g', commitIntervalMs: 0 }), { code: 'ERR_INVALID_OPTION', message: /commitIntervalMs/ })
   assert.throws(() => createKafkaBridge({ brokers: ['127.0.0.1:1'], topics: ['t'], groupId: 'g', value: 'xml' as 'json' }), { code: 'ERR_INVALID_OPTION', message: /value/ })
   assert.throws(() => createKafkaBridge({ brokers: ['127.0.0.1:1'], topics: ['t'], groupId: 'g', numWriters: -1 }), { code: 'ERR_INVALID_OPTION', message: /numWriters/ })
+  const lag = (partition: number, n: number): PartitionLag => ({ topic: 't', partition, highWatermark: 100, position: 100 - n, committed: null, lag: n })
+  assert.equal(lagText([lag(0, 5), lag(1, 0), lag(2, 50)]), 'lag 55 (t/2 50, t/0 5)')
+  assert.equal(lagText([0, 1, 2].map((p) => lag(p, p + 1)), 2), 'lag 6 (t/2 3, t/1 2, …)')
+  assert.equal(lagText([]), 'lag 0')
   const decode = valueDecoder('json')
   assert.deepEqual([decode(Buffer.from('{"a":1}')), decode(Buffer.from('not json')), decode(null)], [{ a: 1 }, 'not json', undefined])
   assert.deepEqual(parseKafkaSource('kafka://b1:9092,b2:9092/t1,t2'), { brokers: ['b1:9092', 'b2:9092'], topics: ['t1', 't2'] })
-  for (const args of [['kafka://b:9092/t', 'http://127.0.0.1:1/'], ['http://b:9092/t', 'http://127.0.0.1:1/', '--group', 'g']]) {
+  for (const args of [['kafka://b:9092/t', 'http://127.0.0.1:1/'], ['http://b:9092/t', 'http://127.0.0.1:1/', '--group', 'g'], ['kafka://127.0.0.1:1/t', 'http://127.0.0.1:1/', '--group', 'g', '--metrics-host', '0.0.0.0'], ['kafka://127.0.0.1:1/t', 'http://127.0.0.1:1/', '--group', 'g', '--metrics-port', 'x']]) {
     const { io, err } = cliIo()
     assert.equal(await main(['bridge', ...args], io), 2, err())
     assert.match(err(), /http-stream bridge: /)
@@ -178,32 +184,34 @@ test('bridge: a second live bridge joins the group: the partitions are split, ev
   t.diagnostic(`first bridge delivered ${sa.delivered} (commits ${sa.commits}, refused ${sa.commitsFailed}), second ${sb.delivered} (partitions ${JSON.stringify(assigned.at(-1))}, commits ${sb.commits}); total ${report.delivered}, duplicates ${report.duplicates}, stored ${report.stored}`)
 })
 
-test('bridge: backpressure: a slow endpoint and a lag of 20,000: what the bridge holds stays within queueCapacity', async (t) => {
+test('bridge: on a TTY the progress line shows delivered, retried, failed over, commits and the lag per partition; the summary too; --metrics-port serves the sink\'s and the bridge\'s metrics', async (t) => {
   if (!requireService(t, kafka, WHAT)) return
   const k = kafka
-  const { dir, written, receiver } = await topicAndReceiver(t, k, 'b-lag', 20_000, 20)
-  const queueCapacity = 200
-  const bridge = createKafkaBridge({ brokers: k.brokers, topics: ['b-lag'], groupId: 'g-lag', commitIntervalMs: 500, sessionTimeout: 6000, url: receiver.url, numWriters: 8, queueCapacity, failover: `file:${join(dir, 'failover')}` })
-  const rss0 = process.memoryUsage().rss
-  let maxInside = 0
-  let maxRss = rss0
-  let samples = 0
-  const sampler = setInterval(() => {
-    const s = bridge.stats()
-    maxInside = Math.max(maxInside, s.inFlight + s.queued)
-    maxRss = Math.max(maxRss, process.memoryUsage().rss)
-    samples++
-  }, 20)
-  t.after(() => clearInterval(sampler))
-  await bridge.start()
-  await eventually(() => bridge.stats().delivered >= 2000, 60_000, '2,000 delivered')
-  clearInterval(sampler)
-  const s = bridge.stats()
-  assert.ok(maxInside <= queueCapacity, `inside ${maxInside} > queueCapacity ${queueCapacity}`)
-  assert.ok(s.consumed <= s.delivered + s.failedOver + queueCapacity, `consumed ${s.consumed} runs ahead of delivered ${s.delivered} by more than queueCapacity`)
-  const stopped = await bridge.stop()
-  const { committed } = await groupOffsets(k.brokers, 'b-lag', 'g-lag')
-  const committedCount = Object.values(committed).reduce((a, b) => a + Math.max(0, b), 0)
-  assert.ok(committedCount <= stopped.delivered + stopped.failedOver, 'committed past what was settled')
-  t.diagnostic(`lag ${written.length}: ${samples} samples, max inside ${maxInside} (queueCapacity ${queueCapacity}), consumed ${s.consumed} when delivered ${s.delivered}; after stop: delivered ${stopped.delivered}, committed ${committedCount}; RSS ${(rss0 / 2 ** 20).toFixed(0)} -> max ${(maxRss / 2 ** 20).toFixed(0)} MiB`)
+  const dir = tempDir(t, 'hsc-bridge-')
+  await produceRecords(k.brokers, 'b-tty', 3, 300)
+  const receiver = await new Receiver().listen()
+  t.after(() => receiver.close())
+  const { io, err, out } = cliIo()
+  Object.assign(io.stderr, { isTTY: true })
+  const stop = new AbortController()
+  const done = main(['bridge', `kafka://${k.brokers.join(',')}/b-tty`, receiver.url, '--group', 'g-tty', '--commit-interval-ms', '200', '--session-timeout', '6000', '--metrics-port', '0', '--failover', `file:${join(dir, 'failover')}`], Object.assign(io, { signal: stop.signal }))
+  await eventually(() => /delivered 300 .*commits [1-9]\d*\s+lag 0\b/.test(err().split('\r').at(-1) ?? ''), 60_000, `the progress line shows everything delivered, committed, no lag: ${JSON.stringify(err().slice(-300))}`)
+  const url = /bridge: metrics on (\S+)/.exec(err())?.[1]
+  assert.ok(url !== undefined, err())
+  const text = await (await fetch(url)).text()
+  stop.abort()
+  assert.equal(await done, 0, out() + err())
+  assert.match(text, /^http_stream_sink_records_delivered_total 300$/m)
+  assert.match(text, /^http_stream_bridge_messages_consumed_total 300$/m)
+  assert.match(text, /^http_stream_bridge_commits_total [1-9]\d*$/m)
+  for (const p of [0, 1, 2]) {
+    assert.match(text, new RegExp(`^http_stream_bridge_partition_lag\\{topic="b-tty",partition="${p}"\\} 0$`, 'm'))
+    assert.match(text, new RegExp(`^http_stream_bridge_partition_high_watermark\\{topic="b-tty",partition="${p}"\\} 100$`, 'm'))
+  }
+  await assert.rejects(fetch(url), 'the metrics server closes with the bridge')
+  assert.match(err(), /assigned b-tty \[0,1,2\]/)
+  assert.match(out(), /^\s+lag\s+lag 0$/m)
+  const { committed } = await groupOffsets(k.brokers, 'b-tty', 'g-tty')
+  assert.deepEqual(committed, { 0: 100, 1: 100, 2: 100 })
+  t.diagnostic(`last progress line: ${JSON.stringify(err().split('\r').filter((l) => l.includes('delivered')).at(-1))}; /metrics: ${text.split('\n').filter((l) => l.startsWith('http_stream_bridge_partition_lag')).join(', ')}`)
 })

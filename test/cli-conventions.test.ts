@@ -60,7 +60,7 @@ test('usage errors exit 2 with one line naming the problem', async (t) => {
     [['read', 'http://127.0.0.1:9', '--topic', 'a b'], /--topic takes 1 to 249 of \[a-zA-Z0-9._-\]/],
     [['read', 'http://127.0.0.1:9', '--topic', 't', '--group', '..'], /--group takes 1 to 249/],
     [['send', 'http://127.0.0.1:9/', '--success-code', 'abc'], /--success-code takes 2xx, a status code \(200\) or a list of them \(200,201\) \(got "abc"\)/],
-    [['send', 'http://127.0.0.1:9/', '--encoding', 'ndjsno'], /encoding: must be one of json, raw, url, ndjson, json-array, kafka-rest, inlong, or a function \(got "ndjsno"\)/],
+    [['send', 'http://127.0.0.1:9/', '--encoding', 'ndjsno'], /encoding: must be one of json, raw, url, ndjson, json-array, kafka-rest, kafka-rest-v3, inlong, or a function \(got "ndjsno"\)/],
     [['send', 'http://127.0.0.1:9/', '--transport', 'curl'], /transport: must be one of undici, got/],
     [['serve', '--port', '0', '--on-full', 'drop'], /onFull: must be one of reject, drop-oldest \(got "drop"\)/],
     [['replay', `file:${dir}`, 'http://127.0.0.1:9/', '--failover', 'false'], /replay takes no --failover/],

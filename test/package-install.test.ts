@@ -18,9 +18,10 @@ const VALUES = [
   'HttpStreamClient', 'openStore', 'replay', 'fromStreamParkConfig', 'HttpWritable', 'HttpReadable',
   'HttpTransform', 'HttpStreamServer', 'FailoverTransform', 'FileStore', 'KafkaStore', 'MySqlStore',
   'WebHdfsStore', 'HBaseStore', 'MemoryReceiver', 'KafkaReceiver', 'NullReceiver', 'HttpStreamError',
-  'InvalidOptionError', 'StoreError', 'StoreLockedError', 'StreamServerError'
+  'InvalidOptionError', 'StoreError', 'StoreLockedError', 'StreamServerError', 'createKafkaBridge',
+  'registerSinkMetrics', 'renderPrometheus', 'PROMETHEUS_CONTENT_TYPE', 'SINK_CHANNELS'
 ]
-const TYPES = ['HttpWritableOptions', 'HttpWritableStats', 'Store', 'FailoverEnvelope', 'HttpReadableOptions', 'HttpStreamServerOptions', 'Receiver', 'ReplayOptions']
+const TYPES = ['HttpWritableOptions', 'HttpWritableStats', 'Store', 'FailoverEnvelope', 'HttpReadableOptions', 'HttpStreamServerOptions', 'Receiver', 'ReplayOptions', 'SinkMetrics', 'IdempotencyKeyOption', 'DedupOptions', 'PartitionLag']
 
 test('the packed tarball installs into an empty project, imports from JS and TS, and runs its bin', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hsc-pack-'))

@@ -1,6 +1,6 @@
 /**
  * The memory receiver's server-wide limits: a memory budget over all topics (`maxBytes`: 429 / 42902
- * with Retry-After past it, nothing acknowledged lost), a topic count limit (`maxTopics`: 422 / 42206),
+ * with Retry-After past it, nothing acknowledged lost), a topic count limit (`maxTopics`: 422 / 42220, ours: Confluent's 42206 is "payload error"),
  * records charged what they hold (their JSON text + a fixed overhead), and the JSON key and string
  * limits that stop one request from costing far more memory than its size (400 / 40005, 40006).
  */
@@ -137,19 +137,19 @@ describe('memory receiver: server-wide budget', () => {
 })
 
 describe('memory receiver: topic count limit', () => {
-  it('answers 422 / 42206 for a topic past maxTopics on every surface; existing topics go on', async (t) => {
+  it('answers 422 / 42220 for a topic past maxTopics on every surface; existing topics go on', async (t) => {
     const { url } = await startServer(t, { maxTopics: 3 })
     for (const name of ['a', 'b', 'c']) assert.equal((await produce(url, name, [1])).status, 200)
     const past = await produce(url, 'd', [1])
-    assert.deepEqual([past.status, past.json.error_code], [422, 42206], past.text)
+    assert.deepEqual([past.status, past.json.error_code], [422, 42220], past.text)
     assert.match(past.json.message, /maxTopics \(3\)/)
     assert.equal((await produce(url, 'a', [2])).status, 200)
     const created = await call(url, 'POST', '/consumers/g', { body: { name: 'c', format: 'json' }, type: V2 })
     assert.equal(created.status, 200)
     const sub = await call(url, 'POST', '/consumers/g/instances/c/subscription', { body: { topics: ['e'] }, type: V2 })
-    assert.deepEqual([sub.status, sub.json.error_code], [422, 42206])
+    assert.deepEqual([sub.status, sub.json.error_code], [422, 42220])
     const action = await call(url, 'POST', '/actions', { body: { action: 'actionSendStream', topic: 'f', rows: [1] }, type: 'application/json' })
-    assert.deepEqual([action.status, action.json.error_code], [422, 42206])
+    assert.deepEqual([action.status, action.json.error_code], [422, 42220])
     const form = new URLSearchParams({ groupId: 'g', streamId: 's', body: 'x' }).toString()
     assert.equal((await call(url, 'POST', '/dataproxy/message', { body: form, type: FORM })).json.code, '115')
     assert.deepEqual(((await call(url, 'GET', '/topics')).json as string[]).sort(), ['a', 'b', 'c'])

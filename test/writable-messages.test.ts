@@ -23,7 +23,7 @@ function messageFor (options: Record<string, unknown>): string {
 
 describe('option messages', () => {
   const CASES: Array<[string, Record<string, unknown>, string]> = [
-    ['a misspelt encoding lists the encodings', { encoding: 'ndjsno' }, 'encoding: must be one of json, raw, url, ndjson, json-array, kafka-rest, inlong, or a function (got "ndjsno")'],
+    ['a misspelt encoding lists the encodings', { encoding: 'ndjsno' }, 'encoding: must be one of json, raw, url, ndjson, json-array, kafka-rest, kafka-rest-v3, inlong, or a function (got "ndjsno")'],
     ['an unknown transport lists the transports', { transport: 'curl' }, 'transport: must be one of undici, got (got "curl")'],
     ['a nested unknown key is an unknown option with the known ones', { batch: { size: 10 } }, 'batch.size: unknown option; did you mean maxBytes? (known: maxRecords, maxBytes, lingerMs, maxGroups)'],
     ['a bad nested value names the nested field', { batch: { maxRecords: 0 } }, 'batch.maxRecords: must be >= 1 (got 0)'],

@@ -5,7 +5,7 @@ export interface ReceiverCounts { requests: number, records: number, bytes: numb
 
 /** Handle on the receiver child process (bench/receiver-process.ts). */
 export interface Receiver {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (`https://` with TLS) */
   readonly origin: string
   /** Endpoint counting one record per request. */
   readonly recordsUrl: string
@@ -15,10 +15,14 @@ export interface Receiver {
   close (): Promise<void>
 }
 
-export async function startReceiver (): Promise<Receiver> {
-  const child: ChildProcess = forkTs(new URL('../receiver-process.ts', import.meta.url))
+/** Where the receiver's HTTPS key and certificate are (PEM files); without them it serves HTTP. */
+export interface ReceiverTls { keyFile: string, certFile: string }
+
+export async function startReceiver (tls?: ReceiverTls): Promise<Receiver> {
+  const args = tls === undefined ? [] : [tls.keyFile, tls.certFile]
+  const child: ChildProcess = forkTs(new URL('../receiver-process.ts', import.meta.url), args)
   const { port } = await nextMessage<ChildMessage & { port: number }>(child, 'listening')
-  const origin = `http://127.0.0.1:${port}`
+  const origin = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`
   return {
     origin,
     recordsUrl: `${origin}/records`,

@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events'
 import { Kafka, logLevel, type Consumer, type EachBatchPayload } from 'kafkajs'
 import { createHttpWritable, type HttpWritable } from '../sink/http-writable.js'
+import { resolveOptions } from '../sink/options.js'
 import type { EngineStats } from '../sink/delivery-engine.js'
 import { resolveBridgeOptions, valueDecoder, type KafkaBridgeOptions, type ResolvedBridgeOptions } from './options.js'
-import { ConsumedOffsets } from './consumed-offsets.js'
-import { delayedRoundRobin } from './leader-delay.js'
+import { ConsumedOffsets, type PartitionLag } from './consumed-offsets.js'
+import { delayedRoundRobin } from '../shared/leader-delay.js'
+import { RecordCoordinates } from './record-coordinates.js'
 
 export interface BridgeStats extends EngineStats {
   /** Messages taken from Kafka (tombstones included: they are skipped, not written). */
@@ -13,6 +15,8 @@ export interface BridgeStats extends EngineStats {
   commits: number
   /** Commits refused by the group (a rebalance under way); the next one covers them. */
   commitsFailed: number
+  /** The partitions assigned to this member: high watermark, position, committed offset and lag. */
+  partitions: PartitionLag[]
 }
 
 type Offsets = Array<{ topic: string, partition: number, offset: string }>
@@ -31,6 +35,9 @@ export class KafkaBridge extends EventEmitter {
   readonly #consumer: Consumer
   readonly #offsets = new ConsumedOffsets()
   readonly #decode: (buf: Buffer | null) => unknown
+  /** Hands a record to the writable; with `idempotencyKey: true` it first notes the record's coordinates (chosen once). */
+  readonly #write: (record: unknown, topic: string, partition: number, offset: string) => boolean
+  readonly #coordinates: RecordCoordinates | undefined
   #consumed = 0
   #commits = 0
   #commitsFailed = 0
@@ -46,7 +53,18 @@ export class KafkaBridge extends EventEmitter {
     super()
     this.#o = resolveBridgeOptions(options)
     this.#decode = valueDecoder(this.#o.value)
-    this.sink = createHttpWritable(this.#o.writable)
+    // Batched requests (a batch option, or a batch encoding such as ndjson) are rebuilt from their
+    // bodies: their records are found by content.
+    const coordinates = this.#o.writable.idempotencyKey === true ? new RecordCoordinates(resolveOptions(this.#o.writable).batch !== undefined) : undefined
+    this.#coordinates = coordinates
+    this.sink = createHttpWritable(coordinates === undefined ? this.#o.writable : { ...this.#o.writable, idempotencyKey: (records) => coordinates.key(records) })
+    const sink = this.sink
+    this.#write = coordinates === undefined
+      ? (record) => sink.write(record)
+      : (record, topic, partition, offset) => {
+          coordinates.note(record, topic, partition, offset)
+          return sink.write(record)
+        }
     this.sink.on('error', (err) => this.emit('error', err))
     const kafka = new Kafka({ clientId: this.#o.clientId, brokers: this.#o.brokers, logLevel: logLevel.NOTHING })
     this.#consumer = kafka.consumer({
@@ -59,6 +77,7 @@ export class KafkaBridge extends EventEmitter {
     })
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
       this.#offsets.keepOnly(event.payload.memberAssignment)
+      this.#coordinates?.keepOnly(event.payload.memberAssignment)
       // The partitions we keep: kafkajs would restart them from the last commit, but what we took
       // since is in the writable (delivered or stored later, committed by us): go on after it.
       for (const kept of this.#offsets.snapshot()) this.#consumer.seek(kept)
@@ -83,7 +102,7 @@ export class KafkaBridge extends EventEmitter {
   }
 
   stats (): BridgeStats {
-    return { ...this.sink.stats(), consumed: this.#consumed, commits: this.#commits, commitsFailed: this.#commitsFailed }
+    return { ...this.sink.stats(), consumed: this.#consumed, commits: this.#commits, commitsFailed: this.#commitsFailed, partitions: this.#offsets.lag() }
   }
 
   /**
@@ -128,6 +147,8 @@ export class KafkaBridge extends EventEmitter {
     }
     try {
       await this.#consumer.commitOffsets(offsets)
+      this.#offsets.committed(offsets)
+      this.#coordinates?.committed(offsets)
       this.#commits++
       this.emit('commit', offsets)
     } catch (err) {
@@ -137,11 +158,12 @@ export class KafkaBridge extends EventEmitter {
   }
 
   async #onBatch ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    this.#offsets.fetched(batch.topic, batch.partition, batch.firstOffset() ?? batch.highWatermark, batch.highWatermark)
     for (const message of batch.messages) {
       if (this.#stopping || !isRunning() || isStale()) return
       const record = this.#decode(message.value)
       this.#consumed++
-      const more = record === undefined || this.sink.write(record)
+      const more = record === undefined || this.#write(record, batch.topic, batch.partition, message.offset)
       this.#offsets.note(batch.topic, batch.partition, message.offset)
       resolveOffset(message.offset)
       if (!more) await this.#room(heartbeat)

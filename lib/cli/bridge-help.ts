@@ -1,4 +1,5 @@
 import { WRITABLE_FLAGS_HELP } from './writable-flags.js'
+import { METRICS_FLAGS_HELP } from './metrics-flags.js'
 
 /** Kept apart from bridge.ts so `http-stream help` does not load kafkajs. */
 export const BRIDGE_HELP = `http-stream bridge kafka://host:9092[,host2:9092]/topic[,topic2] <url> --group G [flags]
@@ -12,4 +13,10 @@ export const BRIDGE_HELP = `http-stream bridge kafka://host:9092[,host2:9092]/to
   --settle-timeout-ms MS   on revoke or stop, wait this long for delivery (default 30000)
   --value V                json (default, string when not JSON), string or buffer
   --session-timeout MS     consumer group session timeout (default 30000)
+  --idempotency-key on     each request's Idempotency-Key is its messages' Kafka coordinates
+                           (topic-partition-first-last per partition); a header name: that header
+                           with the writable's key (a hash of target and body)
+${METRICS_FLAGS_HELP}
+                           (the writable's metrics, then http_stream_bridge_*: consumed, commits,
+                           lag / high watermark / position / committed offset per partition)
 ${WRITABLE_FLAGS_HELP}`

@@ -1,16 +1,22 @@
 import { parseArgs } from 'node:util'
-import { type CliIo, EXIT, UsageError, int } from './io.js'
+import { type CliIo, EXIT, UsageError, int, port } from './io.js'
 import { WRITABLE_FLAGS, writableOptions } from './writable-flags.js'
 import { ProgressLine, formatRate, summary } from './progress.js'
 import { StopRequest, aborted } from './stop-request.js'
 import { createKafkaBridge, type BridgeStats } from '../bridge/kafka-bridge.js'
 import type { BridgeValue } from '../bridge/options.js'
+import { lagText } from '../bridge/lag-text.js'
+import { bridgePrometheusRenderer } from '../bridge/bridge-metrics.js'
+import { METRICS_FLAGS } from './metrics-flags.js'
+import { serveMetrics, type MetricsServer } from './metrics-server.js'
+import type { KafkaBridge } from '../bridge/kafka-bridge.js'
 import { describeError } from '../errors.js'
 
 export { BRIDGE_HELP } from './bridge-help.js'
 
 const FLAGS = {
   ...WRITABLE_FLAGS,
+  ...METRICS_FLAGS,
   group: { type: 'string' },
   'commit-interval-ms': { type: 'string' },
   'settle-timeout-ms': { type: 'string' },
@@ -23,6 +29,19 @@ export function parseKafkaSource (text: string): { brokers: string[], topics: st
   const m = /^kafka:\/\/([^/]+)\/([^/?#]+)$/.exec(text)
   if (m === null) throw new UsageError(`bridge takes kafka://host:port[,host:port]/topic[,topic] (got ${JSON.stringify(text)})`)
   return { brokers: m[1]!.split(',').filter(Boolean), topics: m[2]!.split(',').filter(Boolean).map(decodeURIComponent) }
+}
+
+/** `--metrics-port P [--metrics-host H]`: the writable's and the bridge's metrics on GET /metrics; undefined without the flag. */
+async function serveBridgeMetrics (values: Record<string, unknown>, io: CliIo, bridge: KafkaBridge): Promise<MetricsServer | undefined> {
+  const portFlag = values['metrics-port']
+  if (typeof portFlag !== 'string') {
+    if (values['metrics-host'] !== undefined) throw new UsageError('--metrics-host goes with --metrics-port P')
+    return undefined
+  }
+  const host = typeof values['metrics-host'] === 'string' ? values['metrics-host'] : '127.0.0.1'
+  const server = await serveMetrics(port(portFlag, '--metrics-port'), bridgePrometheusRenderer(bridge), host)
+  io.stderr.write(`bridge: metrics on ${server.url}\n`)
+  return server
 }
 
 export async function run (argv: string[], io: CliIo & { signal?: AbortSignal }): Promise<number> {
@@ -43,10 +62,22 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
     sessionTimeout: num('session-timeout'),
     value: values.value as BridgeValue | undefined
   })
+  let metrics: MetricsServer | undefined
+  try {
+    metrics = await serveBridgeMetrics(values, io, bridge)
+  } catch (err) {
+    await bridge.stop().catch(() => {})
+    throw err
+  }
   let failure: unknown
   const crashed = new Promise<void>((resolve) => bridge.on('error', (err) => { failure ??= err; resolve() }))
+  // One line per assignment on stderr (the summary goes to stdout): who holds which partitions, for the logs.
+  bridge.on('assigned', (assignment: Record<string, number[]>) => {
+    const held = Object.entries(assignment).map(([topic, ps]) => `${topic} [${ps.join(',')}]`).join(' ')
+    io.stderr.write(`${io.stderr.isTTY === true ? '\r\x1b[K' : ''}http-stream bridge: assigned ${held === '' ? 'nothing' : held}\n`)
+  })
   const stop = new StopRequest(io, Infinity)
-  const progress = new ProgressLine(io, () => bridge.stats())
+  const progress = new ProgressLine(io, () => bridge.stats(), { tail: (c) => `commits ${c.commits}  ${lagText(c.partitions)}` })
   let s: BridgeStats
   try {
     await bridge.start()
@@ -56,6 +87,7 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
   } finally {
     s = await bridge.stop({ signal: stop.now }).catch((err: unknown) => { failure ??= err; return bridge.stats() })
     stop.dispose()
+    await metrics?.close()
   }
   const ms = progress.stop()
   summary(io, `bridge${stop.reason}${failure === undefined ? '' : ' (failed)'}`, {
@@ -65,6 +97,7 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
     'failed over': s.failedOver,
     commits: s.commits,
     'commits refused': s.commitsFailed,
+    lag: lagText(s.partitions),
     ...(failure === undefined ? {} : { error: describeError(failure) }),
     elapsed: `${(ms / 1000).toFixed(2)} s`,
     rate: `${formatRate((s.written * 1000) / Math.max(1, ms))} records/s`

@@ -2,22 +2,31 @@ import type { CliIo } from './io.js'
 
 export interface Counts { written: number, delivered: number, retried: number, failedOver: number }
 
+export interface ProgressOptions<C extends Counts = Counts> {
+  /** ms between redraws (default 250). */
+  everyMs?: number
+  /** More figures appended to the line (the bridge's commits and lag). */
+  tail?: (counts: C) => string
+}
+
 /**
- * A progress line (records/s, delivered, retried, failed over) rewritten in place on a TTY every
- * `everyMs`; silent when stderr is not a TTY, so pipes and logs only get the summary.
+ * A progress line (records/s, delivered, retried, failed over, and `tail`) rewritten in place on a
+ * TTY every `everyMs`; silent when stderr is not a TTY, so pipes and logs only get the summary.
  */
-export class ProgressLine {
+export class ProgressLine<C extends Counts = Counts> {
   readonly #io: CliIo
-  readonly #read: () => Counts
+  readonly #read: () => C
+  readonly #tail: ((counts: C) => string) | undefined
   readonly #started = Date.now()
   readonly #timer: NodeJS.Timeout | undefined
   #last = { at: Date.now(), written: 0 }
 
-  constructor (io: CliIo, read: () => Counts, everyMs = 250) {
+  constructor (io: CliIo, read: () => C, options: ProgressOptions<C> = {}) {
     this.#io = io
     this.#read = read
+    this.#tail = options.tail
     if (io.stderr.isTTY === true) {
-      this.#timer = setInterval(() => this.#draw(), everyMs)
+      this.#timer = setInterval(() => this.#draw(), options.everyMs ?? 250)
       this.#timer.unref()
     }
   }
@@ -27,7 +36,7 @@ export class ProgressLine {
     const now = Date.now()
     const rate = ((c.written - this.#last.written) * 1000) / Math.max(1, now - this.#last.at)
     this.#last = { at: now, written: c.written }
-    this.#io.stderr.write(`\r\x1b[K${formatRate(rate)} rec/s  written ${c.written}  delivered ${c.delivered}  retried ${c.retried}  failed over ${c.failedOver}`)
+    this.#io.stderr.write(`\r\x1b[K${formatRate(rate)} rec/s  written ${c.written}  delivered ${c.delivered}  retried ${c.retried}  failed over ${c.failedOver}${this.#tail === undefined ? '' : `  ${this.#tail(c)}`}`)
   }
 
   /** Stops updating and clears the line. Returns elapsed ms. */

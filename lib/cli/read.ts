@@ -6,7 +6,9 @@ import { type CliIo, EXIT, UsageError, int } from './io.js'
 import { StopRequest } from './stop-request.js'
 import { isValidTopicName } from '../server/names.js'
 
-export const READ_HELP = `http-stream read <url> --topic T [flags]   print a topic's records as NDJSON
+export const READ_HELP = `http-stream read <url> [<url>…] --topic T [flags]   print a topic's records as NDJSON
+  --urls U1,U2         other server nodes of the same cluster (as more <url>s): when a node gives no
+                       answer the reader moves to the next and resumes from the group's commits
   --group G            consumer group (default http-stream.<topic>); a restart resumes after its commits
   --from F             earliest (default) | latest | <offset> | <ISO date or epoch ms>, for a group with no commits
   --max N              stop after N records (default: run until SIGINT/SIGTERM)
@@ -25,12 +27,13 @@ const FLAGS = {
   metadata: { type: 'boolean' },
   'include-timestamp': { type: 'boolean' },
   'poll-timeout': { type: 'string' },
-  'auth-token': { type: 'string' }
+  'auth-token': { type: 'string' },
+  urls: { type: 'string' }
 } as const
 
 export async function run (argv: string[], io: CliIo & { signal?: AbortSignal }): Promise<number> {
   const { values: v, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true })
-  if (positionals.length !== 1) throw new UsageError('read takes exactly one <url>')
+  if (positionals.length === 0) throw new UsageError('read takes a <url> (more <url>s, or --urls, name other nodes of the same cluster)')
   if (v.topic === undefined) throw new UsageError('--topic is required')
   for (const [flag, name] of [['--topic', v.topic], ['--group', v.group]] as const) {
     if (name !== undefined && !isValidTopicName(name)) throw new UsageError(`${flag} takes 1 to 249 of [a-zA-Z0-9._-], not "." or ".." (got ${JSON.stringify(name)})`)
@@ -45,7 +48,8 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
     withMetadata: v.metadata === true,
     includeTimestamp: v['include-timestamp'] === true,
     pollTimeout: v['poll-timeout'] === undefined ? undefined : int(v['poll-timeout'], '--poll-timeout'),
-    auth
+    auth,
+    urls: [...positionals.slice(1), ...(v.urls?.split(',').filter(u => u !== '') ?? [])]
   }
   const stop = new StopRequest(io)
   try {

@@ -4,6 +4,7 @@ import { WRITABLE_FLAGS, WRITABLE_FLAGS_HELP, graceMs, writableOptions } from '.
 import { deliver, room } from './deliver.js'
 import { LineInput } from './line-input.js'
 import { BadLines } from './bad-lines.js'
+import { METRICS_FLAGS, METRICS_FLAGS_HELP, startMetricsEndpoint } from './metrics-flags.js'
 
 export const SEND_HELP = `http-stream send <url> [flags]   NDJSON on stdin, one record per line
   With --encoding url or raw, each line is sent as a string; otherwise each line is parsed as JSON.
@@ -12,16 +13,19 @@ export const SEND_HELP = `http-stream send <url> [flags]   NDJSON on stdin, one 
   Exit 0: every record delivered; 3: every record delivered or stored, some in failover (replay
   them later); 1: some record neither; 2: bad usage.
   SIGINT/SIGTERM: stop reading stdin, deliver what was read for --grace-ms, store the rest, exit 130/143.
-${WRITABLE_FLAGS_HELP}`
+${WRITABLE_FLAGS_HELP}
+${METRICS_FLAGS_HELP}`
 
 export async function run (argv: string[], io: CliIo & { signal?: AbortSignal }): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: WRITABLE_FLAGS, allowPositionals: true, strict: true })
+  const { values, positionals } = parseArgs({ args: argv, options: { ...WRITABLE_FLAGS, ...METRICS_FLAGS }, allowPositionals: true, strict: true })
   if (positionals.length !== 1) throw new UsageError('send takes exactly one <url>')
   const options = { ...writableOptions(values), url: positionals[0]! }
   const asText = options.encoding === 'url' || options.encoding === 'raw'
   const input = new LineInput(io.stdin)
   let bad: BadLines | undefined
+  const metrics = await startMetricsEndpoint(values, io, 'send')
   const code = await deliver(async (sink, stop) => {
+    metrics?.watch(sink)
     bad = new BadLines(io, sink.store, { url: options.url, method: options.method ?? 'POST' })
     const take = (line: string, n: number): unknown => {
       if (line.trim() === '') return undefined

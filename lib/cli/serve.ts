@@ -13,6 +13,11 @@ export const SERVE_HELP = `http-stream serve [flags]   run a stream server until
   --retention-bytes N      memory: value bytes kept per topic (default 64 MiB)
   --on-full reject|drop-oldest   memory: answer 429 (default) or evict with counted drops
   --instance-timeout-ms N  idle consumer instances expire (default 300000)
+  --advertised-url URL     this node's URL as clients reach it, named in consumer instances' base_uri
+                           (several nodes on one kafka:// receiver; default: the request's Host)
+  --dedup-window-ms N      Idempotency-Key: ms an applied key is remembered (default 300000)
+  --dedup-max-keys N       Idempotency-Key: keys remembered at most (default 100000)
+  --no-dedup               apply every produce request, Idempotency-Key or not
   --grace-ms MS            at SIGINT/SIGTERM, wait this long for the server to close (default 10000)
 Prints "listening on <url>" once ready. SIGINT/SIGTERM: stop accepting, close, exit 130/143.`
 
@@ -26,6 +31,10 @@ const FLAGS = {
   'retention-bytes': { type: 'string' },
   'on-full': { type: 'string' },
   'instance-timeout-ms': { type: 'string' },
+  'advertised-url': { type: 'string' },
+  'dedup-window-ms': { type: 'string' },
+  'dedup-max-keys': { type: 'string' },
+  'no-dedup': { type: 'boolean' },
   'grace-ms': { type: 'string' }
 } as const
 
@@ -36,12 +45,22 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
   if (v['auth-token'] !== undefined) options.auth = { token: v['auth-token'] }
   if (v['max-body-bytes'] !== undefined) options.maxBodyBytes = int(v['max-body-bytes'], '--max-body-bytes')
   if (v['instance-timeout-ms'] !== undefined) options.instanceTimeoutMs = int(v['instance-timeout-ms'], '--instance-timeout-ms')
+  if (v['advertised-url'] !== undefined) options.advertisedUrl = v['advertised-url']
   if (v['retention-records'] !== undefined || v['retention-bytes'] !== undefined) {
     options.retention = {}
     if (v['retention-records'] !== undefined) options.retention.records = int(v['retention-records'], '--retention-records')
     if (v['retention-bytes'] !== undefined) options.retention.bytes = int(v['retention-bytes'], '--retention-bytes')
   }
   if (v['on-full'] !== undefined) options.onFull = v['on-full'] as 'reject'
+  if (v['no-dedup'] === true) {
+    if (v['dedup-window-ms'] !== undefined || v['dedup-max-keys'] !== undefined) throw new UsageError('--no-dedup cannot be combined with --dedup-window-ms or --dedup-max-keys')
+    options.dedup = false
+  } else if (v['dedup-window-ms'] !== undefined || v['dedup-max-keys'] !== undefined) {
+    const dedup: { windowMs?: number, maxKeys?: number } = {}
+    if (v['dedup-window-ms'] !== undefined) dedup.windowMs = int(v['dedup-window-ms'], '--dedup-window-ms')
+    if (v['dedup-max-keys'] !== undefined) dedup.maxKeys = int(v['dedup-max-keys'], '--dedup-max-keys')
+    options.dedup = dedup
+  }
   const listenPort = port(v.port ?? '8082', '--port')
   const server = createHttpStreamServer(options)
   const stop = new StopRequest(io, v['grace-ms'] === undefined ? 10_000 : int(v['grace-ms'], '--grace-ms'))

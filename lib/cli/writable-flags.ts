@@ -35,7 +35,8 @@ export const WRITABLE_FLAGS = {
   'rate-requests': { type: 'string' },
   'rate-records': { type: 'string' },
   'rate-bytes': { type: 'string' },
-  'rate-per-ms': { type: 'string' }
+  'rate-per-ms': { type: 'string' },
+  'idempotency-key': { type: 'string' }
 } satisfies NonNullable<ParseArgsConfig['options']>
 
 export const WRITABLE_FLAGS_HELP = `  -X, --method M           GET POST PUT PATCH DELETE OPTIONS TRACE HEAD (default POST)
@@ -47,7 +48,7 @@ export const WRITABLE_FLAGS_HELP = `  -X, --method M           GET POST PUT PATC
   --backoff-base MS        first retry waits up to this (default 100)
   --backoff-max MS         longest wait, Retry-After included (default 30000)
   --success-code C         200, 200,201 or 2xx (default 2xx)
-  --encoding E             json raw url ndjson json-array kafka-rest inlong
+  --encoding E             json raw url ndjson json-array kafka-rest kafka-rest-v3 inlong
   --batch-records N        batch: records per request (implies a batch encoding)
   --batch-bytes N          batch: body bytes per request at most
   --linger-ms MS           batch: wait for a partial batch
@@ -58,13 +59,15 @@ export const WRITABLE_FLAGS_HELP = `  -X, --method M           GET POST PUT PATC
   --inlong-manager URL     with --encoding inlong: take DataProxy nodes from this InLong Manager
 ${AUTH_FLAGS_HELP}
 ${TLS_FLAGS_HELP}
-  --item-results R         batch: read per-record results: kafka-rest es-bulk off
-                           (default kafka-rest with that encoding, else off)
+  --item-results R         batch: read per-record results: kafka-rest kafka-rest-v3
+                           es-bulk off (default the kafka-rest encodings' own, else off)
   --on-reject R            batch: bisect (default) or failover a batch answered 4xx
   --rate-requests N        rate limit: requests (retries included) per period
   --rate-records N         rate limit: records per period
   --rate-bytes N           rate limit: body bytes (before compression) per period
   --rate-per-ms MS         rate limit: the period (default 1000)
+  --idempotency-key K      on (Idempotency-Key: a hash of target and body, same on retries and
+                           replay), off (default), or the header name to use
   --config FILE            StreamPark YAML (http.sink.threshold.*, failover.*); flags win
   --grace-ms MS            after SIGINT/SIGTERM, keep delivering this long, then store the rest
                            in failover (default 10000; a second signal stores at once)`
@@ -114,10 +117,12 @@ export function writableOptions (values: Values): HttpWritableOptions {
   authOptions(values, options)
   tlsOptions(values, options)
   const itemResults = values['item-results']
-  if (typeof itemResults === 'string') options.itemResults = itemResults === 'off' || itemResults === 'false' ? false : itemResults as 'kafka-rest' | 'es-bulk'
+  if (typeof itemResults === 'string') options.itemResults = itemResults === 'off' || itemResults === 'false' ? false : itemResults as 'kafka-rest' | 'kafka-rest-v3' | 'es-bulk'
   if (typeof values['on-reject'] === 'string') options.onReject = values['on-reject'] as 'bisect' | 'failover'
   const rate = definedOnly({ requests: int('rate-requests'), records: int('rate-records'), bytes: int('rate-bytes'), perMs: int('rate-per-ms') })
   if (Object.keys(rate).length > 0) options.rateLimit = rate
+  const key = values['idempotency-key']
+  if (typeof key === 'string') options.idempotencyKey = key === 'on' || key === 'true' ? true : key === 'off' || key === 'false' ? false : key
   return options
 }
 

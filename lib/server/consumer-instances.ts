@@ -16,6 +16,11 @@ export interface ConsumerInstance {
   pending?: ConsumedRecord[]
 }
 
+/** Confluent's 40403 message; on a node that may be one of many, with where instances live. */
+const NOT_FOUND = 'Consumer instance not found.'
+const ON_ANOTHER_NODE = `${NOT_FOUND} Instances live on the server node that created them: use the base_uri the create answered with ` +
+  '(requests are not forwarded between nodes). An instance of a node that died or restarted is gone: create it again on any node; the group resumes from its committed offsets.'
+
 /**
  * The Kafka REST consumer instances, by group and name. Each request refreshes an instance's
  * expiry; instances idle longer than `timeoutMs` are closed by a sweep (Kafka REST's
@@ -25,7 +30,11 @@ export class ConsumerInstances {
   private readonly instances = new Map<string, ConsumerInstance>()
   private readonly timer: NodeJS.Timeout
 
-  constructor (private readonly timeoutMs: number) {
+  private readonly notFound: string
+
+  /** `manyNodes`: the receiver is shared by several server nodes (Kafka), so a 40403 says where instances live. */
+  constructor (private readonly timeoutMs: number, manyNodes = false) {
+    this.notFound = manyNodes ? ON_ANOTHER_NODE : NOT_FOUND
     this.timer = setInterval(() => { void this.sweep(Date.now()) }, Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4))))
     this.timer.unref()
   }
@@ -43,7 +52,7 @@ export class ConsumerInstances {
   /** Runs `fn` with the instance, refreshing its expiry; 404 40403 when there is none. */
   async use<T> (group: string, name: string, fn: (instance: ConsumerInstance) => Promise<T>): Promise<T> {
     const instance = this.instances.get(key(group, name))
-    if (instance === undefined) throw new HttpProblem(404, 40403, 'Consumer instance not found.')
+    if (instance === undefined) throw new HttpProblem(404, 40403, this.notFound)
     instance.busy++
     try {
       return await fn(instance)
@@ -55,7 +64,7 @@ export class ConsumerInstances {
 
   async remove (group: string, name: string): Promise<void> {
     const instance = this.instances.get(key(group, name))
-    if (instance === undefined) throw new HttpProblem(404, 40403, 'Consumer instance not found.')
+    if (instance === undefined) throw new HttpProblem(404, 40403, this.notFound)
     this.instances.delete(key(group, name))
     await instance.consumer.close()
   }

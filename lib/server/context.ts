@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ConsumerInstances } from './consumer-instances.js'
+import type { DedupTable } from './dedup-table.js'
 import { readBody } from './http-io.js'
 import { parseGuardedJson, type JsonLimits } from './json-guard.js'
 import type { ServerMetrics } from './metrics.js'
@@ -31,6 +32,8 @@ export interface RouteContext {
   closing: AbortSignal
   /** `http://host:port` of this server as the client reached it (for base_uri). */
   baseUrl: (req: IncomingMessage) => string
+  /** The Idempotency-Key table of produce routes (see dedup.ts); undefined with `dedup: false`. */
+  dedup?: DedupTable
 }
 
 export interface Exchange {

@@ -1,5 +1,7 @@
 import { InvalidOptionError } from '../errors.js'
 import { compileOptions, show } from '../shared/validate.js'
+import { parseAdvertisedUrl } from './advertised-url.js'
+import { DEDUP_SCHEMA, resolveDedup, type DedupOptions, type DedupSettings } from './dedup-options.js'
 import type { ServerAuth } from './auth.js'
 import type { InlongTopicMapper, ServerLimits } from './context.js'
 import { isReceiver, type Receiver } from './receivers/receiver.js'
@@ -37,6 +39,8 @@ export interface HttpStreamServerOptions extends MemoryReceiverOptions {
   maxFetchBytes?: number
   /** Kafka REST consumer instances idle this long (ms) are deleted. Default 300000. */
   instanceTimeoutMs?: number
+  /** This node's base URL as clients reach it, named in consumer instances' `base_uri` (Confluent's advertised.listeners). Default: the request's Host. */
+  advertisedUrl?: string
   /** `{ token }` (Bearer) or `{ username, password }` (Basic), required on every route but /healthz. Default none. */
   auth?: ServerAuth
   /** InLong DataProxy routes: which topics a report may go to, and its length limit. Default every `groupId.streamId`, 65536. */
@@ -46,6 +50,8 @@ export interface HttpStreamServerOptions extends MemoryReceiverOptions {
     /** InLong's max-msg-length: a longer request body is HTTP 413, a longer `body` field code 104. Default 65536. */
     maxMsgLength?: number
   }
+  /** Idempotency-Key on produce routes: a key applied within `windowMs` is not applied again (its first answer is sent back); `false` turns it off. Default `{ windowMs: 300000, maxKeys: 100000 }`. */
+  dedup?: DedupOptions | false
 }
 
 export const SERVER_DEFAULTS = {
@@ -92,7 +98,9 @@ const check = compileOptions<HttpStreamServerOptions>({
     pollTimeout: nonNegativeInt,
     maxFetchBytes: positiveInt,
     instanceTimeoutMs: positiveInt,
+    advertisedUrl: { type: 'string', minLength: 1 },
     auth: { type: 'object' },
+    dedup: DEDUP_SCHEMA,
     inlong: {
       type: 'object',
       additionalProperties: false,
@@ -114,9 +122,13 @@ export interface ResolvedServerOptions {
   requestTimeout: number
   keepAliveTimeout: number
   instanceTimeoutMs: number
+  /** `advertisedUrl` checked, without a trailing slash; undefined: base_uri from the request's Host. */
+  advertisedUrl: string | undefined
   auth: ServerAuth | undefined
   inlongTopic: InlongTopicMapper
   inlongMaxMsgLength: number
+  /** `dedup` resolved; undefined when off. */
+  dedup: DedupSettings | undefined
 }
 
 export function resolveServerOptions (options: HttpStreamServerOptions = {}): ResolvedServerOptions {
@@ -141,9 +153,11 @@ export function resolveServerOptions (options: HttpStreamServerOptions = {}): Re
     requestTimeout,
     keepAliveTimeout: o.keepAliveTimeout ?? d.keepAliveTimeout,
     instanceTimeoutMs: o.instanceTimeoutMs ?? d.instanceTimeoutMs,
+    advertisedUrl: parseAdvertisedUrl(o.advertisedUrl),
     auth: o.auth,
     inlongTopic: inlongMapper(o.inlong?.topics),
-    inlongMaxMsgLength: o.inlong?.maxMsgLength ?? d.inlongMaxMsgLength
+    inlongMaxMsgLength: o.inlong?.maxMsgLength ?? d.inlongMaxMsgLength,
+    dedup: resolveDedup(o.dedup)
   }
 }
 

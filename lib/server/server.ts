@@ -3,6 +3,8 @@ import type { Socket } from 'node:net'
 import { HttpStreamError, InvalidOptionError, describeError } from '../errors.js'
 import { authCheck, type AuthCheck } from './auth.js'
 import { ConsumerInstances } from './consumer-instances.js'
+import { dedupTable } from './dedup-options.js'
+import type { DedupTable } from './dedup-table.js'
 import type { Route, RouteContext } from './context.js'
 import { HttpProblem, notFound } from './http-problem.js'
 import { sendJson } from './http-io.js'
@@ -15,6 +17,7 @@ import { inlongRoutes } from './routes/inlong.js'
 import { consumerRoutes } from './routes/kafka-consumers.js'
 import { topicRoutes, V2 } from './routes/kafka-rest.js'
 import { brokerRoutes } from './routes/kafka-rest-partitions.js'
+import { v3Routes } from './routes/kafka-rest-v3.js'
 import { healthRoute, metricsRoute } from './routes/ops.js'
 import { resolveServerOptions, type HttpStreamServerOptions, type ResolvedServerOptions } from './options.js'
 
@@ -23,6 +26,7 @@ const ROUTES = new Map<string, [string, Route]>([
   ['topics', ['kafka-rest', topicRoutes]],
   ['consumers', ['kafka-rest', consumerRoutes]],
   ['brokers', ['kafka-rest', brokerRoutes]],
+  ['v3', ['kafka-rest-v3', v3Routes]],
   ['actions', ['actions', actionRoutes]],
   ['dataproxy', ['inlong', inlongRoutes]],
   ['metrics', ['metrics', metricsRoute]],
@@ -39,6 +43,8 @@ const HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/
 export class HttpStreamServer {
   readonly receiver: Receiver
   readonly metrics = new ServerMetrics()
+  /** The Idempotency-Key table (`dedup`); undefined with `dedup: false`. */
+  readonly dedup: DedupTable | undefined
   private readonly options: ResolvedServerOptions
   private readonly http: Server
   private readonly instances: ConsumerInstances
@@ -53,7 +59,9 @@ export class HttpStreamServer {
     this.options = resolveServerOptions(options)
     this.auth = authCheck(this.options.auth)
     this.receiver = this.options.receiver
-    this.instances = new ConsumerInstances(this.options.instanceTimeoutMs)
+    this.dedup = dedupTable(this.options.dedup, this.receiver)
+    // The memory receiver is one node's; with any other, an instance unknown here may live on another node.
+    this.instances = new ConsumerInstances(this.options.instanceTimeoutMs, this.receiver.kind !== 'memory')
     this.ctx = {
       receiver: this.receiver,
       limits: this.options.limits,
@@ -61,6 +69,7 @@ export class HttpStreamServer {
       instances: this.instances,
       inlongTopic: this.options.inlongTopic,
       inlongMaxMsgLength: this.options.inlongMaxMsgLength,
+      dedup: this.dedup,
       closing: this.closing.signal,
       baseUrl: (req) => this.baseUrl(req)
     }
@@ -158,6 +167,7 @@ export class HttpStreamServer {
   }
 
   private baseUrl (req: IncomingMessage): string {
+    if (this.options.advertisedUrl !== undefined) return this.options.advertisedUrl
     const host = req.headers.host
     return typeof host === 'string' && HOST.test(host) ? `http://${host}` : this.url
   }

@@ -51,12 +51,35 @@ export class Batcher {
 
   add (record: unknown, tag: unknown): void {
     const piece = this.#encoding.piece(record)
+    let bytes = this.#exact ? this.#exactBytes(piece) : this.#boundBytes(piece)
+    // One size check per record while the bounds fit (body sizes only grow with records and bytes,
+    // so a batch whose bound fits also fits the record alone); #fit decides exactly otherwise.
+    if (this.#encoding.bodyBytes(this.#pieces.length + 1, this.#bytes + bytes) > this.#limits.maxBytes) {
+      bytes = this.#fit(record, piece, bytes, tag)
+      if (bytes < 0) return
+    }
+    if (this.#keepRecords) this.#records.push(record)
+    this.#pieces.push(piece)
+    if (tag !== undefined) (this.#tags ??= []).push(tag)
+    this.#bytes += bytes
+    if (this.#pieces.length >= this.#maxRecords) this.flush()
+    else if (this.#timer === undefined) this.#timer = setTimeout(this.#onLinger, this.#limits.lingerMs)
+  }
+
+  readonly #onLinger = (): void => { this.flush() }
+
+  /**
+   * The record may not fit the batch: a record too large for any batch goes out alone (returns -1);
+   * else the batch is counted exactly and sent first if the record does not fit. Returns the
+   * record's bytes to add.
+   */
+  #fit (record: unknown, piece: string, bound: number, tag: unknown): number {
     const maxBytes = this.#limits.maxBytes
     const bodyBytes = this.#encoding.bodyBytes
-    let bytes = this.#exact ? this.#exactBytes(piece) : this.#boundBytes(piece)
+    let bytes = bound
     if (bodyBytes(1, bytes) > maxBytes && bodyBytes(1, bytes = this.#exactBytes(piece)) > maxBytes) {
       this.#emit([record], undefined, 1, tag === undefined ? undefined : [tag])
-      return
+      return -1
     }
     const count = this.#pieces.length
     if (count > 0 && bodyBytes(count + 1, this.#bytes + bytes) > maxBytes) {
@@ -65,12 +88,7 @@ export class Batcher {
       bytes = this.#exactBytes(piece)
       if (bodyBytes(count + 1, this.#bytes + bytes) > maxBytes) this.flush()
     }
-    if (this.#keepRecords) this.#records.push(record)
-    this.#pieces.push(piece)
-    if (tag !== undefined) (this.#tags ??= []).push(tag)
-    this.#bytes += bytes
-    if (this.#pieces.length >= this.#maxRecords) this.flush()
-    else if (this.#timer === undefined) this.#timer = setTimeout(() => this.flush(), this.#limits.lingerMs)
+    return bytes
   }
 
   #exactBytes (piece: string): number {

@@ -15,6 +15,8 @@ import { RateLimiter, bodyBytes } from './rate-limit.js'
 import type { FailoverEnvelope } from '../stores/store.js'
 import { ITEM_RESULTS_MAX_BODY, type ItemProblem, type ItemReader } from './item-results.js'
 import { SHRINK_AFTER_413_MS, halves, splitPolicy } from './bisect.js'
+import { SinkMeter } from './sink-metrics.js'
+import { idempotencyKeyOf, resolveIdempotencyKey, withIdempotencyKey, type IdempotencyKeys } from './idempotency-key.js'
 
 /**
  * One request's worth of records on its way: queued, in flight, waiting to retry, or in failover.
@@ -90,6 +92,8 @@ export class DeliveryEngine extends EventEmitter {
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #jobs = new Set<Job>()
   readonly #epochs: Epoch[] = [new Epoch()]
+  /** Request counters, latency histogram and diagnostics_channel messages (`metrics()`). */
+  readonly meter = new SinkMeter()
   readonly #sendOptions: SendOptions
   #stopped = false
   #inside = 0
@@ -104,6 +108,10 @@ export class DeliveryEngine extends EventEmitter {
   readonly #items: ItemReader | undefined
   /** Whether an answer splits a batch (`onReject`, 413); undefined without batches. */
   readonly #splits: ((status: number, final: boolean) => boolean) | undefined
+  /** `idempotencyKey`; undefined when off (then no request gets a key, nothing is computed). */
+  readonly #keys: IdempotencyKeys | undefined
+  /** With `#keys` off: `true`'s keys, for the parts of a pushGroup request (replay's stored keys). */
+  #groupKeys: IdempotencyKeys | undefined
 
   constructor (options: ResolvedOptions, failures: FailureSink) {
     super()
@@ -116,6 +124,7 @@ export class DeliveryEngine extends EventEmitter {
       : new UndiciTransport(options.numWriters, options.timeout, options), options)
     const successStatus = options.successStatus
     this.#items = options.itemResults
+    this.#keys = options.idempotencyKey
     this.#splits = options.batch !== undefined && this.#encoding.batch ? splitPolicy(options.onReject) : undefined
     const needsBody = failures.keepResponses === true || options.successNeedsBody || this.#encoding.judge !== undefined || this.#items !== undefined
     this.#sendOptions = {
@@ -168,11 +177,38 @@ export class DeliveryEngine extends EventEmitter {
     try {
       request = (this.#encoding as Extract<Encoding, { batch: false }>).encode(record, this.#target)
       if (this.#targets !== undefined) request = toTarget(request, this.#targets.resolve(record))
+      if (this.#keys !== undefined) request = withIdempotencyKey(this.#keys, request, () => [record])
     } catch (err) {
       this.#giveUp(this.#newJob([record], 1, undefined, tags), err)
       return
     }
     this.#queue.push(this.#newJob(this.#encoding.decode === undefined ? [record] : undefined, 1, request, tags))
+  }
+
+  /**
+   * Accepts records that were one request, to be sent again as one request with `key` (replay:
+   * envelopes stored with the same key), past the batcher; without batches each record is a request
+   * with `key`. The header is `idempotencyKey`'s (Idempotency-Key when off). `tags` as push's, one a record.
+   */
+  pushGroup (records: unknown[], tags: unknown[] | undefined, key: string): void {
+    if (this.#stopped || records.length === 0) return
+    const keys = this.#keys ?? (this.#groupKeys ??= resolveIdempotencyKey(true)!)
+    const encoding = this.#encoding
+    const parts = encoding.batch ? [records] : records.map((r) => [r])
+    parts.forEach((part, i) => {
+      const partTags = tags === undefined ? undefined : encoding.batch ? tags : [tags[i]]
+      this.#inside += part.length
+      this.#epochs[this.#epochs.length - 1]!.pending += part.length
+      let request: OutgoingRequest
+      try {
+        request = encoding.batch ? encoding.assemble(part.map((r) => encoding.piece(r)), part, this.#target) : encoding.encode(part[0], this.#target)
+        if (this.#targets !== undefined) request = toTarget(request, this.#targets.resolve(part[0]))
+      } catch (err) {
+        this.#giveUp(this.#newJob(part, part.length, undefined, partTags), err)
+        return
+      }
+      this.#queue.push(this.#newJob(encoding.decode === undefined ? part : undefined, part.length, withIdempotencyKey(keys, request, () => part, key), partTags))
+    })
   }
 
   /** The records of a job: kept, or decoded back from its request body. */
@@ -251,6 +287,9 @@ export class DeliveryEngine extends EventEmitter {
     const method = job.request?.method ?? this.options.method
     const failedAt = Date.now()
     const error = envelopeError(job.firstError, job.error)
+    const keys = this.#keysOf(job)
+    const idempotencyKey = keys === undefined ? undefined : idempotencyKeyOf(keys, job.request)
+    if (idempotencyKey !== undefined) return this.recordsOf(job).map((record) => ({ record, url, method, attempts: job.attempts, status: job.status, error, failedAt, idempotencyKey }))
     return this.recordsOf(job).map((record) => ({ record, url, method, attempts: job.attempts, status: job.status, error, failedAt }))
   }
 
@@ -270,6 +309,7 @@ export class DeliveryEngine extends EventEmitter {
     try {
       request = encoding.assemble(pieces, records ?? [], this.#target)
       if (target !== undefined) request = toTarget(request, target)
+      if (this.#keys !== undefined) request = withIdempotencyKey(this.#keys, request, () => records ?? encoding.decode!(request))
     } catch (err) {
       this.#giveUp(this.#newJob(records ?? pieces, count, undefined, tags), err)
       return
@@ -294,14 +334,16 @@ export class DeliveryEngine extends EventEmitter {
     job.attempts++
     const request = this.#encoding.route?.(job.request!, job.attempts) ?? job.request!
     this.#inFlight += job.count
+    const started = this.meter.sent(job, request)
     this.#transport.send(request, this.#sendOptions).then(
-      (response) => this.#outcome(job, request, response, undefined, done),
-      (err: unknown) => this.#outcome(job, request, undefined, err instanceof Error ? err : new Error(String(err)), done)
+      (response) => this.#outcome(job, request, response, undefined, done, started),
+      (err: unknown) => this.#outcome(job, request, undefined, err instanceof Error ? err : new Error(String(err)), done, started)
     )
   }
 
-  #outcome (job: Job, request: OutgoingRequest, response: TransportResponse | undefined, error: Error | undefined, done: (err: Error | null) => void): void {
+  #outcome (job: Job, request: OutgoingRequest, response: TransportResponse | undefined, error: Error | undefined, done: (err: Error | null) => void, started: number): void {
     this.#inFlight -= job.count
+    this.meter.answered(job, request, response, error, started)
     try {
       if (this.#stopped || !this.#jobs.has(job)) return
       job.request = request
@@ -360,7 +402,8 @@ export class DeliveryEngine extends EventEmitter {
     if (ok.length > 0) this.settle(this.#child(job, records, ok, false), 'delivered', response)
     for (const p of problems) {
       if (p.verdict !== 'fail') continue
-      const failed = this.#child(job, records, [p.index], false)
+      // Rebuilt with keys on, so its envelope carries the key of a request of this record alone.
+      const failed = this.#child(job, records, [p.index], this.#keysOf(job) !== undefined)
       failed.status = p.status ?? response.status
       this.#noteError(failed, new ItemRejectedError(failed.status, p.error), p.error)
       this.#giveUp(failed, undefined)
@@ -404,6 +447,9 @@ export class DeliveryEngine extends EventEmitter {
         job.request = encoding.batch ? encoding.assemble(mine.map((r) => encoding.piece(r)), mine, this.#target) : parent.request
         // A templated target: the parts go where the whole went.
         if (this.#targets !== undefined && parent.request !== undefined) job.request = { ...job.request!, origin: parent.request.origin, path: parent.request.path, headers: parent.request.headers }
+        // Its own key, from its own records: the same records always give the same key.
+        const keys = this.#keysOf(parent)
+        if (keys !== undefined) job.request = withIdempotencyKey(keys, job.request!, () => mine)
       } catch (err) {
         job.request = undefined
         job.cause = err instanceof Error ? err : new Error(String(err))
@@ -412,10 +458,18 @@ export class DeliveryEngine extends EventEmitter {
     return job
   }
 
+  /** The keys a job's request was built with: `idempotencyKey`'s, or a pushGroup's; undefined when it has none. */
+  #keysOf (job: Job): IdempotencyKeys | undefined {
+    if (this.#keys !== undefined) return this.#keys
+    const group = this.#groupKeys
+    return group !== undefined && idempotencyKeyOf(group, job.request) !== undefined ? group : undefined
+  }
+
   #retryLater (job: Job, response: TransportResponse | undefined): void {
     const retryAfter = response === undefined ? undefined : parseRetryAfter(response.headers['retry-after'])
     const delay = retryDelay(job.attempts, this.options.backoff, retryAfter)
     this.#retried += job.count
+    this.meter.retrying(job, delay)
     if (this.listenerCount('retry') > 0) this.emit('retry', { records: this.recordsOf(job), attempt: job.attempts + 1, delay, status: job.status, error: job.error } satisfies RetryEvent)
     const timer = setTimeout(() => {
       this.#timers.delete(timer)
@@ -426,6 +480,7 @@ export class DeliveryEngine extends EventEmitter {
 
   #giveUp (job: Job, err: unknown): void {
     if (err !== undefined) this.#noteError(job, err instanceof Error ? err : new Error(String(err)), describeError(err))
+    this.meter.gaveUp(job)
     this.#failures.fail(job, this.envelopes(job))
   }
 

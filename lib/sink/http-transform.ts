@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
-import { DeliveryFailedError, InvalidOptionError } from '../errors.js'
+import { DeliveryFailedError, InvalidOptionError, StreamDestroyedError } from '../errors.js'
 import { DeliveryEngine, type Job } from './delivery-engine.js'
+import type { SinkMetrics } from './sink-metrics.js'
 import { resolveOptions, type HttpWritableOptions } from './options.js'
 import { compileOptions } from '../shared/validate.js'
 import { lowerCaseHeaders } from '../shared/headers.js'
@@ -57,10 +58,12 @@ export interface HttpTransformOptions {
   compression?: HttpWritableOptions['compression']
   /** Bearer, Basic or OAuth2 client credentials, as the writable's. Default none. */
   auth?: HttpWritableOptions['auth']
+  /** Aborting it destroys the transform with ERR_STREAM_DESTROYED; `err.records` holds every record not answered. Default none. */
+  signal?: AbortSignal
 }
 
 /** Endpoint options passed to the engine as they are; the writable's option checks judge them. */
-const ENDPOINT_OPTIONS = ['got', 'tls', 'http2', 'proxy', 'compression', 'auth'] as const
+const ENDPOINT_OPTIONS = ['got', 'tls', 'http2', 'proxy', 'compression', 'auth', 'signal'] as const
 
 interface Slot { done: boolean, value: unknown }
 
@@ -108,11 +111,34 @@ export class HttpTransform extends Transform {
     this.#ordered = o.ordered ?? true
     this.#capacity = capacity
     this.#response = o.response ?? 'json'
-    this.#engine = new DeliveryEngine(resolveOptions(engineOptions(o, capacity)), { keepResponses: true, fail: (job) => this.#fail(job) })
+    const resolved = resolveOptions(engineOptions(o, capacity))
+    this.#engine = new DeliveryEngine(resolved, { keepResponses: true, fail: (job) => this.#fail(job) })
     this.#engine.onSettled = (job, outcome, response) => {
       if (outcome === 'delivered') this.#answered(job.tags![0] as Slot, response!)
     }
     this.#engine.on('error', (err: Error) => this.destroy(err))
+    if (resolved.signal !== undefined) this.#destroyOnAbort(resolved.signal)
+  }
+
+  /** `signal`: aborting (or already aborted) destroys the transform, reporting the records not answered. */
+  #destroyOnAbort (signal: AbortSignal): void {
+    const abort = (): void => { this.#abort(signal.reason) }
+    if (signal.aborted) return abort()
+    signal.addEventListener('abort', abort, { once: true })
+    this.once('close', () => signal.removeEventListener('abort', abort))
+  }
+
+  #abort (reason: unknown): void {
+    if (this.destroyed) return
+    const state = (this as unknown as { _writableState?: { getBuffer?: () => Array<{ chunk: unknown }> } })._writableState
+    const buffered = state?.getBuffer?.().map((c) => c.chunk) ?? []
+    const records = [...this.#engine.stop().flatMap((job) => this.#engine.recordsOf(job)), ...buffered]
+    this.destroy(new StreamDestroyedError(records, { message: `aborted with ${records.length} record(s) not answered`, cause: reason }))
+  }
+
+  /** Counters and the request latency histogram, as the writable's metrics(). */
+  metrics (): SinkMetrics {
+    return this.#engine.meter.snapshot(this.#engine.stats())
   }
 
   /** Requests under way now. */

@@ -3,6 +3,7 @@ import { finished } from 'node:stream/promises'
 import { DeliveryFailedError, FailoverStoreError, StreamDestroyedError, InvalidOptionError, describeError } from '../errors.js'
 import { resolveOptions, type HttpWritableOptions } from './options.js'
 import { DeliveryEngine, type EngineStats, type Job, type RetryEvent } from './delivery-engine.js'
+import type { SinkMetrics } from './sink-metrics.js'
 import { FailoverTransform, type FailoverItem } from './failover-transform.js'
 import { openStore } from '../stores/open-store.js'
 import type { FailoverEnvelope, Store } from '../stores/store.js'
@@ -111,6 +112,11 @@ export class HttpWritable extends Writable {
     const stats = this.#engine.stats()
     const buffered = this.#buffered()
     return { ...stats, written: stats.written + buffered, queued: stats.queued + buffered }
+  }
+
+  /** Counters and the request latency histogram, as a plain JSON-able object (see SinkMetrics); record counts as stats(). */
+  metrics (): SinkMetrics {
+    return this.#engine.meter.snapshot(this.stats())
   }
 
   /** Resolves when every record written before the call is delivered or durably in failover. */

@@ -8,7 +8,7 @@ export type ItemVerdict = 'ok' | 'retry' | 'fail'
 export type ItemResultsFunction = (response: TransportResponse, records: unknown[]) => ItemVerdict[]
 
 /** The `itemResults` option. */
-export type ItemResultsOption = 'kafka-rest' | 'es-bulk' | ItemResultsFunction | false
+export type ItemResultsOption = 'kafka-rest' | 'kafka-rest-v3' | 'es-bulk' | ItemResultsFunction | false
 
 /** The not-ok items of one answer: their index, verdict, and (when the answer says) status and error text. */
 export interface ItemProblem {
@@ -34,14 +34,15 @@ export const ITEM_RESULTS_MAX_BODY = 8 * 1024 * 1024
 /** Kafka REST v2 `error_code`s (Confluent rest-utils KafkaExceptionMapper). */
 const KAFKA_RETRIABLE = 50003
 
-/** Resolves the option once, at construction; `'kafka-rest'` is the default of that encoding. */
+/** Resolves the option once, at construction; `'kafka-rest'` and `'kafka-rest-v3'` are the defaults of those encodings. */
 export function itemReader (option: ItemResultsOption | undefined, encoding: unknown): ItemReader | undefined {
-  const chosen = option ?? (encoding === 'kafka-rest' ? 'kafka-rest' : false)
+  const chosen = option ?? (encoding === 'kafka-rest' || encoding === 'kafka-rest-v3' ? encoding : false)
   if (chosen === false) return undefined
   if (chosen === 'kafka-rest') return readKafkaRest
+  if (chosen === 'kafka-rest-v3') return readKafkaRestV3
   if (chosen === 'es-bulk') return readEsBulk
   if (typeof chosen === 'function') return userReader(chosen)
-  throw new InvalidOptionError('itemResults', `must be 'kafka-rest', 'es-bulk', false or a function (got ${String(chosen)})`)
+  throw new InvalidOptionError('itemResults', `must be 'kafka-rest', 'kafka-rest-v3', 'es-bulk', false or a function (got ${String(chosen)})`)
 }
 
 /**
@@ -66,6 +67,49 @@ export function readKafkaRest (response: TransportResponse, count: number): Item
     problems.push({ index: i, verdict: code === KAFKA_RETRIABLE ? 'retry' : 'fail', status: Math.floor(code / 100), error: text })
   }
   return problems
+}
+
+/**
+ * Kafka REST v3 per-record `error_code`s worth retrying: request timeout (408, 40801), too many
+ * requests (429, rest-utils' 42901 throttling quota, our 42902 memory budget), service unavailable
+ * (503, 50302 broker not available), gateway timeout (504), retriable Kafka error (50003).
+ */
+const V3_RETRIABLE = new Set([408, 40801, 429, 42901, 42902, 503, 50302, 504, 50003])
+
+/**
+ * A Kafka REST v3 streaming produce answer: one delivery report per record, in order, each a JSON
+ * text followed by CRLF (Confluent kafka-rest `resources/v3/ProduceAction`, `response/StreamingResponse`,
+ * `ChunkedOutputFactory`; entities `v3/ProduceResponse` and `exceptions/v3/ErrorResponse`). Error code
+ * 200 is delivered; a retriable code (`V3_RETRIABLE`) retries; any other fails. Records past the last
+ * report (the stream ended early: Confluent closes streams open longer than its limit) retry.
+ */
+export function readKafkaRestV3 (response: TransportResponse, count: number): ItemProblem[] {
+  whole(response)
+  const problems: ItemProblem[] = []
+  let index = 0
+  for (const line of response.body.split('\n')) {
+    if (line.trim() === '') continue
+    if (index >= count) throw new ItemResultsError(`the Kafka REST v3 answer has more reports than the ${count} records: ${cut(response.body)}`)
+    const code = Number(/^\s*\{\s*"error_code"\s*:\s*(\d+)/.exec(line)?.[1] ?? reportOf(line).error_code)
+    if (code !== 200) {
+      const message = code > 0 ? reportOf(line).message : undefined
+      if (!Number.isInteger(code)) throw new ItemResultsError(`Kafka REST v3 report ${index} has no error_code: ${cut(line)}`)
+      const text = `Kafka REST v3 error_code ${code}${typeof message === 'string' ? `: ${message}` : ''}`
+      const status = code < 1000 ? code : Math.floor(code / 100)
+      problems.push({ index, verdict: V3_RETRIABLE.has(code) ? 'retry' : 'fail', status, error: text })
+    }
+    index++
+  }
+  for (; index < count; index++) problems.push({ index, verdict: 'retry', status: undefined, error: 'no Kafka REST v3 delivery report for this record (the answer stream ended early)' })
+  return problems
+}
+
+function reportOf (line: string): { error_code?: unknown, message?: unknown } {
+  try {
+    const parsed = JSON.parse(line) as unknown
+    if (parsed !== null && typeof parsed === 'object') return parsed as { error_code?: unknown, message?: unknown }
+  } catch {}
+  throw new ItemResultsError(`a Kafka REST v3 delivery report is not a JSON object: ${cut(line)}`)
 }
 
 /**

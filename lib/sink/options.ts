@@ -16,6 +16,7 @@ import { resolveAuth, type AuthOptions } from '../transports/auth-options.js'
 import { itemReader, type ItemReader, type ItemResultsOption } from './item-results.js'
 import { resolveTargets, type RecordTargets, type UrlFunction } from './targets.js'
 import { RATE_LIMIT_SCHEMA, type RateLimitOptions } from './rate-limit.js'
+import { IDEMPOTENCY_KEY_SCHEMA, resolveIdempotencyKey, type IdempotencyKeyOption, type IdempotencyKeys } from './idempotency-key.js'
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'HEAD'] as const
 export type Method = typeof METHODS[number]
@@ -29,7 +30,7 @@ export interface Outcome {
 }
 
 /** The built-in encodings by name (per record, then per batch); `encoding` also takes a function. */
-export type EncodingName = 'json' | 'raw' | 'url' | 'ndjson' | 'json-array' | 'kafka-rest' | 'inlong'
+export type EncodingName = 'json' | 'raw' | 'url' | 'ndjson' | 'json-array' | 'kafka-rest' | 'kafka-rest-v3' | 'inlong'
 
 export interface BatchOptions {
   /** Records per request at most. Default 500. */
@@ -61,9 +62,9 @@ export interface HttpWritableOptions {
   backoff?: Partial<Backoff>
   /** A status, a list, '2xx', or (response) => boolean. Default '2xx'. */
   successCode?: number | number[] | '2xx' | ((response: TransportResponse) => boolean)
-  /** Statuses (and '4xx'/'5xx') worth another attempt, or ({ response?, error? }) => boolean. Default 408, 429, 5xx but 501, network errors, timeouts. */
+  /** Statuses (and '4xx'/'5xx') worth another attempt, or ({ response?, error? }) => boolean. Default 408, 429, 5xx but 501, network errors, timeouts; with idempotencyKey also 409 (key in progress). */
   retryOn?: Array<number | '4xx' | '5xx'> | ((outcome: Outcome) => boolean)
-  /** 'json', 'raw', 'url'; batches 'ndjson', 'json-array', 'kafka-rest', 'inlong'; or (records) => request. Default 'json' ('url' without url, 'ndjson' with batch). */
+  /** 'json', 'raw', 'url'; batches 'ndjson', 'json-array', 'kafka-rest', 'kafka-rest-v3' (also per record with batch: false), 'inlong'; or (records) => request. Default 'json' ('url' without url, 'ndjson' with batch). */
   encoding?: EncodingName | EncodeFunction
   /** Batch limits `{ maxRecords: 500, maxBytes: 1 MiB, lingerMs: 10, maxGroups: 64 }`. Default off (on with a batch encoding). */
   batch?: BatchOptions | false
@@ -87,12 +88,14 @@ export interface HttpWritableOptions {
   auth?: AuthOptions
   /** Aborting it destroys the sink as destroy() does (records inside go to failover). Default none. */
   signal?: AbortSignal
-  /** Reads which records of a 2xx batch answer failed: 'kafka-rest', 'es-bulk', a function, or false. Default 'kafka-rest' with that encoding, else off. */
+  /** Reads which records of a 2xx batch answer failed: 'kafka-rest', 'kafka-rest-v3', 'es-bulk', a function, or false. Default 'kafka-rest' / 'kafka-rest-v3' with that encoding, else off. */
   itemResults?: ItemResultsOption
   /** A batch answered 4xx (but 408/429): 'bisect' splits it down to the bad records, 'failover' stores it whole. Default 'bisect'. */
   onReject?: 'bisect' | 'failover'
   /** Token buckets `{ requests?, records?, bytes?, perMs: 1000 }` (burst one period's worth); waiting holds the producer back. Default off. */
   rateLimit?: RateLimitOptions
+  /** Sends a key header, the same on every retry and on replay: true (`Idempotency-Key`, a SHA-256 of target and body), a header name, or (records) => key. Default off. */
+  idempotencyKey?: IdempotencyKeyOption
 }
 
 export interface ResolvedOptions {
@@ -128,6 +131,8 @@ export interface ResolvedOptions {
   /** Per-record targets from url/header templates or a url function; undefined when the target is fixed. */
   targets: RecordTargets | undefined
   rateLimit: Required<Pick<RateLimitOptions, 'perMs'>> & RateLimitOptions | undefined
+  /** `idempotencyKey` resolved: the header and how a request's key is derived; undefined when off. */
+  idempotencyKey: IdempotencyKeys | undefined
 }
 
 export const DEFAULTS = {
@@ -201,9 +206,10 @@ const schema = {
     // Checked by resolveAuth, whose messages never show a value (it may be a secret).
     auth: {},
     signal: { description: 'an AbortSignal', isObjectLike: true },
-    itemResults: { description: "'kafka-rest', 'es-bulk', false or a function", anyOf: [{ enum: ['kafka-rest', 'es-bulk'] }, { const: false }, { isFunction: true }] },
+    itemResults: { description: "'kafka-rest', 'kafka-rest-v3', 'es-bulk', false or a function", anyOf: [{ enum: ['kafka-rest', 'kafka-rest-v3', 'es-bulk'] }, { const: false }, { isFunction: true }] },
     onReject: { enum: ['bisect', 'failover'] },
-    rateLimit: RATE_LIMIT_SCHEMA
+    rateLimit: RATE_LIMIT_SCHEMA,
+    idempotencyKey: IDEMPOTENCY_KEY_SCHEMA
   }
 }
 
@@ -217,7 +223,8 @@ export function resolveOptions (options: HttpWritableOptions | undefined): Resol
   const o = check(options ?? {})
   const { url, headers, targets } = resolveTargets(o.url, lowerCaseHeaders(o.headers ?? {}), parseUrl)
   const encoding = o.encoding ?? (url === undefined ? 'url' : (o.batch !== undefined && o.batch !== false ? 'ndjson' : DEFAULTS.encoding))
-  const batched = typeof encoding === 'string' ? encoding in BATCH_ENCODINGS : (o.batch !== undefined && o.batch !== false)
+  // kafka-rest-v3 also sends one record per request, with batch: false.
+  const batched = typeof encoding === 'string' ? encoding in BATCH_ENCODINGS && !(encoding === 'kafka-rest-v3' && o.batch === false) : (o.batch !== undefined && o.batch !== false)
   if (typeof encoding === 'string' && encoding in RECORD_ENCODINGS && o.batch !== undefined && o.batch !== false) {
     throw new InvalidOptionError('batch', `encoding '${encoding}' sends one record per request; batches take ${Object.keys(BATCH_ENCODINGS).join(', ')}`)
   }
@@ -241,7 +248,7 @@ export function resolveOptions (options: HttpWritableOptions | undefined): Resol
     retries: o.retries ?? DEFAULTS.retries,
     backoff,
     ...success,
-    shouldRetry: notOnTlsErrors(retryPolicy(o.retryOn)),
+    shouldRetry: notOnTlsErrors(retryPolicy(o.retryOn, o.idempotencyKey !== undefined && o.idempotencyKey !== false)),
     encoding,
     batch: batched ? { ...DEFAULTS.batch, ...(o.batch === false ? {} : o.batch) } : undefined,
     failover,
@@ -257,7 +264,8 @@ export function resolveOptions (options: HttpWritableOptions | undefined): Resol
     itemResults: itemReader(o.itemResults, encoding),
     onReject: o.onReject ?? 'bisect',
     targets,
-    rateLimit: o.rateLimit === undefined ? undefined : { perMs: 1000, ...o.rateLimit }
+    rateLimit: o.rateLimit === undefined ? undefined : { perMs: 1000, ...o.rateLimit },
+    idempotencyKey: resolveIdempotencyKey(o.idempotencyKey)
   }
 }
 
@@ -290,8 +298,13 @@ function notOnTlsErrors (policy: (outcome: Outcome) => boolean): (outcome: Outco
   return (o) => !(o.error instanceof TlsError) && policy(o)
 }
 
-function retryPolicy (retryOn: HttpWritableOptions['retryOn']): (outcome: Outcome) => boolean {
+/**
+ * `retryOn` as a function. The default retries 408, 429, 5xx but 501 and network errors; with
+ * idempotency keys also 409: the draft's answer for a key whose first request is still in progress.
+ */
+function retryPolicy (retryOn: HttpWritableOptions['retryOn'], keyed: boolean): (outcome: Outcome) => boolean {
   if (typeof retryOn === 'function') return retryOn
+  if (retryOn === undefined && keyed) return (o) => o.response === undefined || o.response.status === 409 || isRetryableStatus(o.response.status)
   if (retryOn === undefined) return (o) => o.response === undefined || isRetryableStatus(o.response.status)
   const codes = new Set(retryOn.filter((c): c is number => typeof c === 'number'))
   const classes = new Set(retryOn.filter((c): c is '4xx' | '5xx' => typeof c === 'string').map((c) => Number(c[0])))

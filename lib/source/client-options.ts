@@ -44,16 +44,16 @@ export function checkObject (options: unknown): asserts options is object {
   }
 }
 
-/** The server's base URL: http or https, no query or fragment (paths are appended to it). */
-export function parseServerUrl (url: unknown): URL {
+/** The server's base URL: http or https, no query or fragment (paths are appended to it). `field` names it in errors. */
+export function parseServerUrl (url: unknown, field = 'url'): URL {
   let parsed: URL
   try {
     parsed = new URL(url as string)
   } catch {
-    throw new InvalidOptionError('url', `not a URL (got ${show(url)})`)
+    throw new InvalidOptionError(field, `not a URL (got ${show(url)})`)
   }
-  if (typeof url !== 'string') throw new InvalidOptionError('url', `must be a string (got ${show(url)})`)
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidOptionError('url', `must be http or https (got ${show(url)})`)
-  if (parsed.search !== '' || parsed.hash !== '') throw new InvalidOptionError('url', `must not have a query or fragment: paths are appended to it (got ${show(url)})`)
+  if (typeof url !== 'string') throw new InvalidOptionError(field, `must be a string (got ${show(url)})`)
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidOptionError(field, `must be http or https (got ${show(url)})`)
+  if (parsed.search !== '' || parsed.hash !== '') throw new InvalidOptionError(field, `must not have a query or fragment: paths are appended to it (got ${show(url)})`)
   return parsed
 }

@@ -6,7 +6,7 @@ import { resolveReadableOptions, type HttpReadableOptions, type ResolvedReadable
 import { CLIENT_PROPERTIES, type HttpStreamClientOptions } from './client-options.js'
 import { PositionLostError } from './position-lost-error.js'
 import { StreamServerError } from './stream-server-error.js'
-import { ReconnectClock, gaveUp, isInstanceGone, isInstanceTaken, isTransient } from './reconnect.js'
+import { ReconnectClock, gaveUp, isInstanceGone, isInstanceTaken, isNoAnswer, isTransient } from './reconnect.js'
 
 export type { HttpReadableOptions, ReadFrom } from './readable-options.js'
 
@@ -19,6 +19,8 @@ export interface ReconnectEvent {
   attempt: number
   delayMs: number
   error: Error
+  /** The server node the next attempt goes to (another of `urls` when this one gave no answer). */
+  url: string
 }
 
 /** The events of an HttpReadable and what their listeners receive. */
@@ -52,9 +54,14 @@ export interface HttpReadable {
  * `reconnectMs`; a consumer instance the server lost (40403, e.g. after a restart) is created again
  * and the reader resumes from the group's committed offsets, skipping records it had already pushed.
  * A server that lost the topic or the group's offsets ends the stream with PositionLostError.
+ * With `urls` (several server nodes on one Kafka cluster), a node that gives no answer is left for
+ * the next: the reader creates its instance there and resumes from the committed offsets (no gap;
+ * the records taken after the last commit may reach another reader of the group again).
  */
 export class HttpReadable extends Readable {
-  readonly client: HttpStreamClient
+  /** One client per server node (`url`, then `urls`); the reader uses one at a time. */
+  private readonly clients: HttpStreamClient[]
+  private node = 0
   private readonly o: ResolvedReadableOptions
   private readonly instanceName: string
   private sub: Subscription | undefined
@@ -77,12 +84,19 @@ export class HttpReadable extends Readable {
   constructor (url: string, options: HttpReadableOptions) {
     // Everything is checked before super(): a Readable schedules _construct as soon as it exists.
     const o = resolveReadableOptions(options)
-    const client = new HttpStreamClient(url, clientOptions(options))
+    const first = new HttpStreamClient(url, clientOptions(options))
+    const others = o.urls.filter((u, i) => u !== first.url && o.urls.indexOf(u) === i)
+    const clients = [first, ...others.map(u => new HttpStreamClient(u, clientOptions(options)))]
     super({ objectMode: true, highWaterMark: o.highWaterMark })
     this.o = o
-    this.client = client
+    this.clients = clients
     this.instanceName = o.instanceId ?? `http-stream-${randomUUID()}`
     this.clock = new ReconnectClock(o.reconnectMs)
+  }
+
+  /** The client of the server node the reader uses now. */
+  get client (): HttpStreamClient {
+    return this.clients[this.node] as HttpStreamClient
   }
 
   /** Records a re-created instance delivered again that this reader had pushed already (not pushed twice). */
@@ -140,7 +154,7 @@ export class HttpReadable extends Readable {
       else if (this.createUnanswered && this.o.instanceId === undefined) {
         await this.client.unsubscribe(this.ownInstance(), { signal: AbortSignal.timeout(BLIND_DELETE_MS) }).catch(() => {})
       }
-      await this.client.close().catch(() => {})
+      await Promise.all(this.clients.map(async c => { await c.close().catch(() => {}) }))
     }
     cleanup().then(() => callback(error), () => callback(error))
   }
@@ -156,12 +170,25 @@ export class HttpReadable extends Readable {
         if (this.abort.signal.aborted) throw err
         if (isInstanceGone(err)) this.sub = undefined
         else if (!isTransient(err)) throw err
+        if (this.clients.length > 1 && isNoAnswer(err)) this.nextNode()
         const wait = this.clock.next()
         if (wait === undefined) throw gaveUp(err, this.o.reconnectMs, this.clock.attempts)
-        this.emit('reconnect', { attempt: this.clock.attempts, delayMs: wait, error: err as Error } satisfies ReconnectEvent)
+        this.emit('reconnect', { attempt: this.clock.attempts, delayMs: wait, error: err as Error, url: this.client.url } satisfies ReconnectEvent)
         await delay(wait, undefined, { signal: this.abort.signal }).catch(() => {})
       }
     }
+  }
+
+  /**
+   * Moves to the next server node: the instance lived on the node that gave no answer, so the next
+   * attempt creates one on the next node, which resumes from the group's committed offsets.
+   */
+  private nextNode (): void {
+    const [old, sub] = [this.client, this.sub]
+    this.node = (this.node + 1) % this.clients.length
+    this.sub = undefined
+    // A node that is only slow or cut off keeps the instance (and its partitions) until it expires: ask it to let go.
+    if (sub !== undefined) void old.unsubscribe(sub, { signal: AbortSignal.timeout(BLIND_DELETE_MS) }).catch(() => {})
   }
 
   /**

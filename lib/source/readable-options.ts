@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
 import { compileOptions, show } from '../shared/validate.js'
-import { CLIENT_PROPERTIES, checkObject, type HttpStreamClientOptions } from './client-options.js'
+import { CLIENT_PROPERTIES, checkObject, parseServerUrl, type HttpStreamClientOptions } from './client-options.js'
 
 export type ReadFrom = 'earliest' | 'latest' | { timestamp: number | string | Date } | { offset: number }
 
@@ -32,6 +32,12 @@ export interface HttpReadableOptions extends HttpStreamClientOptions {
    * 408/429/5xx, at start and after any failure; past it the stream errors. 0: no retry. Default 30000.
    */
   reconnectMs?: number
+  /**
+   * Other server nodes serving the same cluster (several `serve` processes on one Kafka receiver).
+   * When the reader's node gives no answer (refused, reset, timed out) it re-creates its consumer
+   * instance on the next node and resumes from the group's committed offsets. Default [] (one node).
+   */
+  urls?: string[]
 }
 
 export type ResolvedReadableOptions = Required<Omit<HttpReadableOptions, keyof HttpStreamClientOptions | 'instanceId'>> & { instanceId?: string }
@@ -64,7 +70,8 @@ const check = compileOptions<HttpReadableOptions>({
     withMetadata: { type: 'boolean' },
     highWaterMark: positiveInt,
     instanceId: name,
-    reconnectMs: nonNegativeInt
+    reconnectMs: nonNegativeInt,
+    urls: { type: 'array', items: { type: 'string' } }
   }
 })
 
@@ -87,6 +94,7 @@ export function resolveReadableOptions (options: unknown): ResolvedReadableOptio
     withMetadata: o.withMetadata ?? false,
     highWaterMark: o.highWaterMark ?? 1000,
     instanceId: o.instanceId,
-    reconnectMs: o.reconnectMs ?? 30000
+    reconnectMs: o.reconnectMs ?? 30000,
+    urls: (o.urls ?? []).map((u, i) => parseServerUrl(u, `urls[${i}]`).href.replace(/\/+$/, ''))
   }
 }

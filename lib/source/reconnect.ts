@@ -11,6 +11,11 @@ export function isTransient (err: unknown): boolean {
   return err instanceof StreamServerError && (err.status === null || isRetryableStatus(err.status))
 }
 
+/** No answer at all (refused, reset, timed out): the node may be dead, another node may serve the reader. */
+export function isNoAnswer (err: unknown): boolean {
+  return err instanceof RequestTimeoutError || (err instanceof StreamServerError && err.status === null)
+}
+
 /** 404 40403: the server does not know the consumer instance (expired, or the server restarted). */
 export function isInstanceGone (err: unknown): boolean {
   return err instanceof StreamServerError && err.errorCode === 40403

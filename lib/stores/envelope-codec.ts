@@ -29,7 +29,7 @@ export function toEnvelope (record: unknown, meta: Partial<Record<keyof Envelope
     const n = typeof v === 'string' && v !== '' ? Number(v) : v
     return typeof n === 'number' && Number.isFinite(n) ? n : null
   }
-  return {
+  const envelope: FailoverEnvelope = {
     record,
     url: typeof meta.url === 'string' ? meta.url : '',
     method: typeof meta.method === 'string' && meta.method !== '' ? meta.method : 'POST',
@@ -38,6 +38,8 @@ export function toEnvelope (record: unknown, meta: Partial<Record<keyof Envelope
     error: typeof meta.error === 'string' && meta.error !== '' ? meta.error : null,
     failedAt: num(meta.failedAt) ?? 0
   }
+  if (typeof meta.idempotencyKey === 'string' && meta.idempotencyKey !== '') envelope.idempotencyKey = meta.idempotencyKey
+  return envelope
 }
 
 /** Parses an envelope JSON text; undefined when it is not one. */

@@ -4,8 +4,8 @@ import { describeProblems, jsonSafeText } from '../shared/json-safe.js'
 export type EnvelopeMeta = Omit<FailoverEnvelope, 'record'>
 
 export function envelopeMeta (envelope: FailoverEnvelope): EnvelopeMeta {
-  const { url, method, attempts, status, error, failedAt } = envelope
-  return { url, method, attempts, status, error, failedAt }
+  const { url, method, attempts, status, error, failedAt, idempotencyKey } = envelope
+  return idempotencyKey === undefined ? { url, method, attempts, status, error, failedAt } : { url, method, attempts, status, error, failedAt, idempotencyKey }
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Failover to HBase through its REST server (Stargate): `hbase://host:port/table`.
  * One row per envelope in column family `cf` (the table is created with `PUT /<table>/schema` if
- * missing), one cell per envelope field, keys and values base64 in the JSON CellSet. Row keys sort
+ * missing), one cell per envelope field (`idempotencyKey` only when set), keys and values base64 in the JSON CellSet. Row keys sort
  * newest first as StreamPark's did: Long.MAX_VALUE − epoch ms (19 digits), then a writer id and a
  * sequence. A put is one multi-row `PUT /<table>/<fakerow>`; HBase answers 200 once the WAL has it.
  * Replay scans with a scanner (`PUT /<table>/scanner`, GET until 204, DELETE); ack deletes the row,
@@ -42,6 +42,8 @@ export class HBaseRestError extends StoreError {
 
 const FAMILY = 'cf'
 const FIELDS = ['record', 'url', 'method', 'attempts', 'status', 'error', 'failedAt'] as const
+/** The cell of `idempotencyKey`, written only for envelopes that carry one (a row's key never changes). */
+const KEY_FIELD = 'idempotencyKey'
 const TABLE = /^([A-Za-z0-9_][A-Za-z0-9_.-]*:)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/
 const LONG_MAX = 9223372036854775807n
 const JSON_TYPE = 'application/json'
@@ -159,7 +161,7 @@ export class HBaseStore implements Store, HBaseCells {
     const cellSet: CellSet = {
       Row: rows.map(([key, e]) => ({
         key: b64(key),
-        Cell: FIELDS.map((f) => ({ column: b64(`${FAMILY}:${f}`), $: b64(cellValue(e, f)) }))
+        Cell: cells(e)
       }))
     }
     await this.#call(what, 'PUT', `${this.#base}/${encodeURIComponent(rows[0]![0])}`, cellSet, [200])
@@ -244,6 +246,12 @@ export class HBaseStore implements Store, HBaseCells {
 }
 
 /** Every field is always written (null as ''), so an updated row never keeps a stale cell. */
+function cells (e: FailoverEnvelope): Array<{ column: string, $: string }> {
+  const row = FIELDS.map((f) => ({ column: b64(`${FAMILY}:${f}`), $: b64(cellValue(e, f)) }))
+  if (e.idempotencyKey !== undefined) row.push({ column: b64(`${FAMILY}:${KEY_FIELD}`), $: b64(e.idempotencyKey) })
+  return row
+}
+
 function cellValue (e: FailoverEnvelope, field: typeof FIELDS[number]): string {
   switch (field) {
     case 'record': return recordJson(e.record)
@@ -259,5 +267,5 @@ function toStored (key: string, cells: Map<string, string>): StoredRecord {
   try {
     record = JSON.parse(String(record))
   } catch {}
-  return { id: key, envelope: toEnvelope(record, { url: get('url'), method: get('method'), attempts: get('attempts'), status: get('status'), error: get('error'), failedAt: get('failedAt') }) }
+  return { id: key, envelope: toEnvelope(record, { url: get('url'), method: get('method'), attempts: get('attempts'), status: get('status'), error: get('error'), failedAt: get('failedAt'), idempotencyKey: get(KEY_FIELD) }) }
 }

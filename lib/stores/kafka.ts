@@ -111,9 +111,11 @@ export class KafkaStore implements Store {
     }
   }
 
+  /** An envelope with an idempotencyKey is keyed by it: the envelopes of one request stay on one partition, in order, for replay to group. */
   #message (envelope: FailoverEnvelope): Message {
-    if (this.shape === 'envelope') return { value: envelopeJson(envelope) }
-    return { value: streamParkJson(envelope), headers: { [META_HEADER]: JSON.stringify(envelopeMeta(envelope)) } }
+    const key = envelope.idempotencyKey === undefined ? {} : { key: envelope.idempotencyKey }
+    if (this.shape === 'envelope') return { ...key, value: envelopeJson(envelope) }
+    return { ...key, value: streamParkJson(envelope), headers: { [META_HEADER]: JSON.stringify(envelopeMeta(envelope)) } }
   }
 
   #connectProducer (): Promise<Producer> {

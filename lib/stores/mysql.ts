@@ -35,7 +35,7 @@ export interface MySqlStoreOptions {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,63}$/
-const COLUMNS = ['values', 'timestamp', 'url', 'method', 'attempts', 'status', 'error', 'failed_at'] as const
+const COLUMNS = ['values', 'timestamp', 'url', 'method', 'attempts', 'status', 'error', 'failed_at', 'idempotency_key'] as const
 const ROWS_PER_INSERT = 500
 const BYTES_PER_INSERT = 4 * 1024 * 1024
 const TRANSIENT = new Set([
@@ -151,9 +151,24 @@ export class MySqlStore implements Store {
       \`attempts\` INT NOT NULL,
       \`status\` INT NULL,
       \`error\` TEXT NULL,
-      \`failed_at\` BIGINT NOT NULL
+      \`failed_at\` BIGINT NOT NULL,
+      \`idempotency_key\` TEXT NULL
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`)
+    await this.#addKeyColumn(conn)
     this.#tableReady = true
+  }
+
+  /** A table made before envelopes carried `idempotencyKey` gets its column (NULL for the old rows). */
+  async #addKeyColumn (conn: PoolConnection): Promise<void> {
+    const [found] = await conn.query<RowDataPacket[]>(
+      "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'idempotency_key'", [this.table])
+    if (found.length > 0) return
+    try {
+      await conn.query(`ALTER TABLE ${this.#quoted} ADD COLUMN \`idempotency_key\` TEXT NULL`)
+    } catch (err) {
+      // Another store added it meanwhile.
+      if ((err as { code?: unknown }).code !== 'ER_DUP_FIELDNAME') throw err
+    }
   }
 
   async put (envelopes: readonly FailoverEnvelope[]): Promise<void> {
@@ -307,10 +322,10 @@ class Claim {
   }
 }
 
-type Row = [string, number, string, string, number, number | null, string | null, number]
+type Row = [string, number, string, string, number, number | null, string | null, number, string | null]
 
 function toRow (e: FailoverEnvelope): Row {
-  return [`[${recordJson(e.record)}]`, e.failedAt, e.url, e.method, e.attempts, e.status, e.error, e.failedAt]
+  return [`[${recordJson(e.record)}]`, e.failedAt, e.url, e.method, e.attempts, e.status, e.error, e.failedAt, e.idempotencyKey ?? null]
 }
 
 /** `values` holds `[record]`; a row written by something else (plain text, a longer list) is kept as it is. */
@@ -321,7 +336,7 @@ function fromRow (row: RowDataPacket): FailoverEnvelope {
     const parsed: unknown = JSON.parse(text)
     record = Array.isArray(parsed) && parsed.length === 1 ? parsed[0] : parsed
   } catch {}
-  return toEnvelope(record, { url: row.url, method: row.method, attempts: row.attempts, status: row.status, error: row.error, failedAt: row.failed_at ?? row.timestamp })
+  return toEnvelope(record, { url: row.url, method: row.method, attempts: row.attempts, status: row.status, error: row.error, failedAt: row.failed_at ?? row.timestamp, idempotencyKey: row.idempotency_key })
 }
 
 function * chunks (rows: Row[]): Generator<Row[]> {

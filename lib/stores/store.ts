@@ -19,6 +19,8 @@ export interface FailoverEnvelope<R = unknown> {
   error: string | null
   /** Epoch milliseconds when it was given up. */
   failedAt: number
+  /** The `idempotencyKey` its request carried (the envelopes of one request share it); replay sends it again. */
+  idempotencyKey?: string
 }
 
 export interface StoredRecord<R = unknown> {

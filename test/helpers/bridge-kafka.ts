@@ -55,3 +55,40 @@ export async function eventually (predicate: () => Promise<boolean> | boolean, w
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
 }
+
+export interface CommitSample { at: number, committed: Record<number, number> }
+
+/**
+ * Polls `groupId`'s committed offsets for `topic` every `everyMs` (one admin client, the group
+ * coordinator only), each sample stamped with performance.now(): a commit is known to have happened
+ * before the first sample that shows it.
+ */
+export function watchCommits (brokers: string[], topic: string, groupId: string, everyMs = 200): { samples: CommitSample[], stop: () => Promise<void> } {
+  const admin = client(brokers).admin()
+  const samples: CommitSample[] = []
+  let running = true
+  const loop = (async () => {
+    await admin.connect()
+    while (running) {
+      try {
+        const [{ partitions }] = await admin.fetchOffsets({ groupId, topics: [topic] })
+        samples.push({ at: performance.now(), committed: Object.fromEntries(partitions!.map((p) => [p.partition, Number(p.offset)])) })
+      } catch {
+        // The coordinator is busy (a rebalance): the next sample tells.
+      }
+      await new Promise((resolve) => setTimeout(resolve, everyMs))
+    }
+    await admin.disconnect()
+  })()
+  return { samples, stop: async () => { running = false; await loop } }
+}
+
+/** The highest offset committed for `partition` in a sample taken before `at` (-1 when none). */
+export function committedBefore (samples: readonly CommitSample[], partition: number, at: number): number {
+  let best = -1
+  for (const s of samples) {
+    if (s.at >= at) break
+    best = Math.max(best, s.committed[partition] ?? -1)
+  }
+  return best
+}

@@ -20,10 +20,10 @@ export interface ServerProcess {
   start (): Promise<void>
 }
 
-/** Starts the server on a free port; it is killed when the test ends. */
-export async function startServerProcess (t: TestContext, options: HttpStreamServerOptions = {}): Promise<ServerProcess> {
+/** Starts the server on a free port (or `firstPort`); it is killed when the test ends. */
+export async function startServerProcess (t: TestContext, options: HttpStreamServerOptions = {}, firstPort = 0): Promise<ServerProcess> {
   let proc: ChildProcess | undefined
-  let port = 0
+  let port = firstPort
   let url = ''
   const start = async (): Promise<void> => {
     const p = spawn(process.execPath, ['--import', 'tsx', child, String(port), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] })

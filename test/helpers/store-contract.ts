@@ -17,7 +17,9 @@ export function envelope (i: number, tag = 'r'): FailoverEnvelope {
     attempts: 4,
     status: i % 3 === 0 ? null : 503,
     error: i % 3 === 0 ? 'connect ECONNREFUSED 127.0.0.1:9' : 'unexpected status 503',
-    failedAt: 1_700_000_000_000 + i
+    failedAt: 1_700_000_000_000 + i,
+    // Some carry the key of their request, as envelopes of a sink with `idempotencyKey` do.
+    ...(i % 4 === 0 ? { idempotencyKey: `key-${i}` } : {})
   }
 }
 

@@ -6,6 +6,11 @@ import type {
 import { BackendError, IllegalStateError, ReceiverError } from './receiver-errors.js'
 import type { KafkaReceiverOptions } from './kafka-options.js'
 import { fromKafkaMessage, NotJsonMessageError } from './kafka-message.js'
+import { GroupMember } from './kafka-member.js'
+import { delayedRoundRobin } from '../../shared/leader-delay.js'
+
+/** ms the group leader waits before assigning partitions (librdkafka's mock refuses a SyncGroup that comes after the leader's). */
+const LEADER_DELAY_MS = 300
 
 /** kafkajs errors that mean "the brokers could not be reached in time": trying again may work. */
 const UNREACHABLE = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSNoBrokerAvailableError', 'KafkaJSBrokerNotFound', 'KafkaJSLockTimeout'])
@@ -30,6 +35,7 @@ const LATEST = '-1'
  */
 export class KafkaConsumerInstance implements ReceiverConsumer {
   private consumer: Consumer | undefined
+  private member: GroupMember | undefined
   private topics: string[] = []
   /** Records in arrival order; a message that is not JSON waits here as the error answering for it. */
   private buffer: Array<ConsumedRecord | NotJsonMessageError> = []
@@ -58,27 +64,31 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
     await this.stop()
     this.topics = [...new Set(topics)]
     if (this.topics.length === 0 || this.closed) return
-    const consumer = this.kafka.consumer({
+    const member = new GroupMember(this.kafka, {
       groupId: this.options.group,
       allowAutoTopicCreation: true,
       sessionTimeout: this.settings.sessionTimeout ?? 30000,
       rebalanceTimeout: this.settings.rebalanceTimeout ?? 60000,
       heartbeatInterval: this.settings.heartbeatInterval ?? 3000,
-      maxWaitTimeInMs: this.settings.maxWaitTimeInMs ?? 100
-    })
+      maxWaitTimeInMs: this.settings.maxWaitTimeInMs ?? 100,
+      // Instances on several server nodes join one group: the leader waits before it assigns (see leader-delay).
+      partitionAssigners: [delayedRoundRobin(LEADER_DELAY_MS)]
+    }, (assignment) => { if (this.member === member) this.keepAssigned(assignment) })
+    const consumer = member.consumer
+    this.member = member
     this.consumer = consumer
     try {
       await consumer.connect()
       await consumer.subscribe({ topics: this.topics, fromBeginning: this.options.autoOffsetReset === 'earliest' })
     } catch (err) {
-      this.consumer = undefined
-      await consumer.disconnect().catch(() => {})
+      this.member = this.consumer = undefined
+      await member.leave()
       throw kafkaFailure(err)
     }
     // Not awaited: run() resolves only once the group is joined, which can take a rebalance timeout.
     // Subscribing stays lazy as in Kafka; polls wait meanwhile, and a crash surfaces at the next poll.
     this.failure = undefined
-    consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) })
+    member.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(consumer, payload) })
       .catch((err: unknown) => { if (this.consumer === consumer) this.failure = kafkaFailure(err) })
   }
 
@@ -193,10 +203,11 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
     this.onClose()
   }
 
-  private async onBatch ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload): Promise<void> {
+  private async onBatch (from: Consumer, { batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload): Promise<void> {
     const generation = this.generation
     for (const m of batch.messages) {
-      if (!isRunning() || isStale() || generation !== this.generation) return
+      // A consumer this instance let go (unsubscribed, closed, re-subscribed) adds nothing.
+      if (from !== this.consumer || !isRunning() || isStale() || generation !== this.generation) return
       this.buffer.push(fromKafkaMessage(batch.topic, batch.partition, m, this.options.format))
       resolveOffset(m.offset)
     }
@@ -204,6 +215,21 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
     for (const wake of [...this.waiters]) wake()
     if (this.buffered() >= this.maxBuffered) this.resumes.push(pause())
     await heartbeat()
+  }
+
+  /**
+   * After a rebalance: records buffered for partitions this member no longer holds are dropped (their
+   * new owner reads them from the group's committed offset), so a poll never answers for them, and
+   * an auto-commit no longer commits them.
+   */
+  private keepAssigned (assignment: Record<string, number[]>): void {
+    const held = (r: { topic: string, partition: number }): boolean =>
+      Object.hasOwn(assignment, r.topic) && (assignment[r.topic] as number[]).includes(r.partition)
+    for (const [k, p] of this.taken) if (!held(p)) this.taken.delete(k)
+    const kept = this.buffer.slice(this.head).filter(held)
+    if (kept.length === this.buffered()) return
+    this.buffer = kept
+    this.head = 0
   }
 
   private seekTo (p: TopicPartition, offset: string): void {
@@ -253,18 +279,18 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
   }
 
   private async stop (): Promise<void> {
-    const consumer = this.consumer
-    this.consumer = undefined
+    const member = this.member
+    this.member = this.consumer = undefined
     this.generation++
     this.buffer = []
     this.head = 0
     this.taken.clear()
     this.resumes = []
     for (const wake of [...this.waiters]) wake()
-    if (consumer === undefined) return
-    // kafkajs waits for a rebalance under way before it leaves the group; answer within a session
-    // timeout and let the disconnect finish in the background (it only ever resolves or rejects).
-    const leaving = consumer.disconnect().catch(() => {})
+    if (member === undefined) return
+    // kafkajs waits for a join or rebalance under way before it leaves the group; answer within a
+    // session timeout and let the leave finish in the background (it never rejects).
+    const leaving = member.leave()
     let timer: NodeJS.Timeout | undefined
     const bound = new Promise<void>(resolve => { timer = setTimeout(resolve, Math.min(this.settings.sessionTimeout ?? 30000, 10000)) })
     await Promise.race([leaving, bound])

@@ -20,7 +20,7 @@ export interface MemoryReceiverOptions {
   onFull?: 'reject' | 'drop-oldest'
   /** Memory budget of all topics together, in bytes (each record's JSON text + 128). Default 256 MiB. */
   maxBytes?: number
-  /** Topics at most; creating one more answers 422 / 42206. Default 1000. */
+  /** Topics at most; creating one more answers 422 / 42220. Default 1000. */
   maxTopics?: number
   /** Create a topic at its first produce or subscribe. Default true. */
   autoCreateTopics?: boolean

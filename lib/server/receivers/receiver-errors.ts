@@ -35,11 +35,11 @@ export class MemoryBudgetFullError extends ReceiverFullError {
   }
 }
 
-/** A new topic would pass the memory receiver's `maxTopics`: 422 / 42206 (retrying does not help). */
+/** A new topic would pass the memory receiver's `maxTopics`: 422 / 42220, ours (Confluent's 42206 is "payload error"; retrying does not help). */
 export class TopicLimitError extends ReceiverError {
   readonly maxTopics: number
   constructor (topic: string, maxTopics: number) {
-    super('ERR_TOPIC_LIMIT', 422, 42206, `Topic ${topic} cannot be created: the server holds its maxTopics (${maxTopics}) topics.`)
+    super('ERR_TOPIC_LIMIT', 422, 42220, `Topic ${topic} cannot be created: the server holds its maxTopics (${maxTopics}) topics.`)
     this.maxTopics = maxTopics
   }
 }

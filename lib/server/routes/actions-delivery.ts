@@ -4,6 +4,7 @@ import { HttpProblem } from '../http-problem.js'
 import { isJsonObject } from '../json-guard.js'
 import { checkName } from '../names.js'
 import type { ConsumedRecord } from '../receivers/receiver.js'
+import { InvalidOffsetError } from '../receivers/receiver-errors.js'
 
 /**
  * How an /actions subscriber's fetches deliver rows:
@@ -88,9 +89,9 @@ async function acknowledge (instance: ConsumerInstance, ack: unknown): Promise<v
     for (const [topic, offset] of Object.entries(ack)) upTo.set(checkName(topic, 'topic'), Number(offset))
   }
   for (const [topic, offset] of upTo) {
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new HttpProblem(422, 42202, `ack for ${topic} must be an offset >= 0`)
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(`ack for ${topic} must be an offset >= 0`)
   }
-  if (upTo.size === 0) throw new HttpProblem(422, 42202, '"ack" must be an offset or { topic: offset }')
+  if (upTo.size === 0) throw new InvalidOffsetError('"ack" must be an offset or { topic: offset }')
   instance.pending = pending.filter(r => !(r.offset <= (upTo.get(r.topic) ?? -1)))
   await instance.consumer.commit([...upTo].map(([topic, offset]) => ({ topic, partition: 0, offset: offset + 1 })))
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { readJson, requireOperation, type Exchange, type Route, type RouteContext } from '../context.js'
+import { requireOperation, type Exchange, type Route, type RouteContext } from '../context.js'
+import { withIdempotency } from '../dedup.js'
 import { HttpProblem, methodNotAllowed } from '../http-problem.js'
-import { mediaType, sendJson } from '../http-io.js'
-import { isJsonObject } from '../json-guard.js'
+import { mediaType, readBody, sendJson } from '../http-io.js'
+import { isJsonObject, parseGuardedJson } from '../json-guard.js'
 import { checkName, ownValue } from '../names.js'
 import { valueRecords } from './produce-body.js'
 import { recordValue, type ConsumedRecord } from '../receivers/receiver.js'
@@ -25,12 +26,15 @@ export const actionRoutes: Route = async (ctx, ex) => {
   if (SERIALISED.has(type)) {
     throw new HttpProblem(415, 415, `HTTP 415 Unsupported Media Type: /actions takes JSON (application/json), not ${JSON.stringify(type)}; spark-http-stream's Kryo-serialised maps are not supported`)
   }
-  const body = await readJson(ctx, ex)
+  const raw = await readBody(ex.req, ex.res, ctx.limits.maxBodyBytes)
+  const body = parseGuardedJson(raw.toString('utf8'), ctx.limits)
   if (!isJsonObject(body) || typeof body.action !== 'string') throw new HttpProblem(422, 422, 'body must be { "action": "action…", … }')
   const handler = ownValue(ACTIONS, body.action)
   if (handler === undefined) {
     throw new HttpProblem(400, 40010, `unknown action ${JSON.stringify(body.action.slice(0, 64))} (known: ${Object.keys(ACTIONS).join(', ')})`)
   }
+  // actionSendStream writes rows: with an Idempotency-Key it is applied at most once (dedup.ts).
+  if (body.action === 'actionSendStream') return await withIdempotency(ctx, ex, raw, async (ex) => sendJson(ex.res, 200, await handler(ctx, ex, body)))
   sendJson(ex.res, 200, await handler(ctx, ex, body))
 }
 

@@ -1,4 +1,5 @@
 import type { Exchange, Route, RouteContext } from '../context.js'
+import { withIdempotency } from '../dedup.js'
 import { readBody, sendText } from '../http-io.js'
 import { isValidTopicName } from '../names.js'
 import { reportCount, reportLines, reportRecord } from './inlong-report.js'
@@ -35,6 +36,7 @@ export const INLONG_CODES = {
 type Code = keyof typeof INLONG_CODES
 
 const FORM = 'application/x-www-form-urlencoded'
+const NO_BODY = Buffer.alloc(0)
 const CALLBACK = /^[A-Za-z_$][\w$.]{0,63}$/
 
 /** Default topic: `groupId.streamId` when that is a valid topic name. */
@@ -56,9 +58,10 @@ export const inlongRoutes: Route = async (ctx, ex) => {
   for (const [k, v] of ex.url.searchParams) if (!attrs.has(k)) attrs.set(k, v)
   const callback = ex.url.searchParams.get('callback') ?? undefined
   if (path === 'heartbeat') return answer(ex, callback, 'OK')
+  let body: Buffer = NO_BODY
   if (method === 'POST') {
     // Over the limit: HttpProblem(413), as Netty's HttpObjectAggregator(maxMsgLength) answers.
-    const body = await readBody(ex.req, ex.res, Math.min(ctx.limits.maxBodyBytes, ctx.inlongMaxMsgLength))
+    body = await readBody(ex.req, ex.res, Math.min(ctx.limits.maxBodyBytes, ctx.inlongMaxMsgLength))
     const type = (ex.req.headers['content-type'] ?? '').trim()
     if (body.length > 0 && type !== '') {
       if (type.toLowerCase() !== FORM) return answer(ex, callback, 'HTTP_UNSUPPORTED_CONTENT_TYPE', `Only support [${FORM}] content type!`)
@@ -71,7 +74,8 @@ export const inlongRoutes: Route = async (ctx, ex) => {
       }
     }
   }
-  await message(ctx, ex, attrs, attrs.get('callback') ?? callback)
+  // A report with an Idempotency-Key is applied at most once (dedup.ts); an answer other than code 0 forgets the key.
+  await withIdempotency(ctx, ex, body, async (ex) => await message(ctx, ex, attrs, attrs.get('callback') ?? callback))
 }
 
 async function message (ctx: RouteContext, ex: Exchange, attrs: Map<string, string>, callback: string | undefined): Promise<void> {

@@ -87,3 +87,22 @@ export function checkRecordsAccept (accept: string | undefined, format: Embedded
   }
   throw new HttpProblem(406, 406, `HTTP 406 Not Acceptable: records are served as ${formatType(format)}, not ${types.join(', ') || accept}`)
 }
+
+/** Kafka REST v3 (`@Produces(MediaType.APPLICATION_JSON)` on every v3 resource): 406 when Accept allows no JSON. */
+export function checkV3Accept (accept: string | undefined): void {
+  const types = acceptedTypes(accept)
+  if (types === undefined || types.some(anyType)) return
+  throw new HttpProblem(406, 406, `HTTP 406 Not Acceptable: Kafka REST v3 answers application/json, not ${types.join(', ') || accept}`)
+}
+
+/**
+ * A v3 produce's Content-Type, as Confluent's `ProduceAction` (`@Consumes(APPLICATION_JSON)`) and
+ * `JsonStreamMessageBodyReader` take it: application/json (415 otherwise), with no charset or
+ * UTF-8 (400 for another; ISO-8859-1, which Confluent also reads, is not read here).
+ */
+export function checkV3ContentType (contentType: string | undefined): void {
+  const type = mediaType(contentType)
+  if (type !== 'application/json') throw new HttpProblem(415, 415, `HTTP 415 Unsupported Media Type: Kafka REST v3 produce takes application/json (concatenated JSON records), not ${JSON.stringify(type)}`)
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]
+  if (charset !== undefined && charset.toLowerCase() !== 'utf-8') throw new HttpProblem(400, 400, 'Unsupported charset in Content-Type header. Supports "UTF-8".')
+}

@@ -1,9 +1,10 @@
 import { requireOperation, type Exchange, type RouteContext } from '../context.js'
+import { withIdempotency } from '../dedup.js'
 import { readBody, sendJson } from '../http-io.js'
 import { parseGuardedJson } from '../json-guard.js'
 import type { ProducedOffset, ProduceRecord } from '../receivers/receiver.js'
 import { BackendError } from '../receivers/receiver-errors.js'
-import { checkAccept, produceFormat, V2 } from './kafka-rest-media.js'
+import { checkAccept, produceFormat, V2, type ProduceBodyFormat } from './kafka-rest-media.js'
 import { kafkaRestRecords, ndjsonRecords } from './produce-body.js'
 
 /**
@@ -13,12 +14,17 @@ import { kafkaRestRecords, ndjsonRecords } from './produce-body.js'
  * `error` instead of a partition and offset. Refusals of the request as a whole (bad body, unknown
  * partition, a full topic: 429) stay whole-request answers, as Confluent's validation and
  * serialisation errors are. NDJSON bulk bodies (our extension) answer in runs and fail as a whole.
+ * A request with an `Idempotency-Key` is applied at most once within the dedup window (`dedup.ts`).
  */
 export async function produce (ctx: RouteContext, ex: Exchange, topic: string, partition?: number): Promise<void> {
   requireOperation(ctx.receiver, 'produce')
   const format = produceFormat(ex.req.headers['content-type'])
   checkAccept(ex.req.headers.accept)
   const body = await readBody(ex.req, ex.res, ctx.limits.maxBodyBytes)
+  await withIdempotency(ctx, ex, body, async (ex) => await applyProduce(ctx, ex, topic, partition, format, body))
+}
+
+async function applyProduce (ctx: RouteContext, ex: Exchange, topic: string, partition: number | undefined, format: ProduceBodyFormat, body: Buffer): Promise<void> {
   const records = format === 'ndjson'
     ? ndjsonRecords(body, ctx.limits)
     : kafkaRestRecords(parseGuardedJson(body.toString('utf8'), ctx.limits), body.length, format)
