@@ -244,6 +244,28 @@ describe('server dedup: Idempotency-Key', () => {
     assert.ok(refused > 0, 'the budget filled up')
   })
 
+  it('requests without keys cannot push records and keys together past maxBytes: the keys give way first', async (t) => {
+    const budget = 256 * 1024
+    const server = await startServer(t, { maxBytes: budget })
+    const receiver = server.receiver as MemoryReceiver
+    const table = server.dedup!
+    const values = (i: number): unknown[] => Array.from({ length: 50 }, (_, j) => ({ i, j, pad: 'p'.repeat(60) }))
+    // Keys first, then only unkeyed requests: before the receiver counted the table, these went over.
+    for (let i = 0; i < 10; i++) assert.equal((await call(server.url, 'POST', '/topics/shared', { body: body(...values(i)), headers: keyed(`s${i}`) })).status, 200)
+    const keysBefore = table.size
+    let most = 0
+    let refused = 0
+    for (let i = 10; i < 120; i++) {
+      const a = await call(server.url, 'POST', '/topics/shared', { body: body(...values(i)) })
+      if (a.status === 429) refused++
+      else assert.equal(a.status, 200, a.text)
+      most = Math.max(most, receiver.heldBytes + table.bytes)
+      assert.ok(receiver.heldBytes + table.bytes <= budget, `request ${i}: records ${receiver.heldBytes} + keys ${table.bytes} <= ${budget}`)
+    }
+    t.diagnostic(`budget ${budget}: ${keysBefore} keys before, ${table.size} after; at most ${most} bytes held; ${refused} unkeyed requests refused 429`)
+    assert.ok(table.size < keysBefore, 'keys gave way to records')
+  })
+
   it('dedups /actions actionSendStream and InLong reports; an InLong failure code forgets the key', async (t) => {
     const server = await startServer(t, { inlong: { topics: { 'g.s': 'inl' } } })
     const send = { action: 'actionSendStream', topic: 'act', rows: ['r1', 'r2'], batchId: 7 }

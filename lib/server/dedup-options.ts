@@ -38,7 +38,8 @@ export function resolveDedup (option: DedupOptions | false | undefined): DedupSe
 
 /**
  * The key table of a server. With the memory receiver it lives in the memory budget (`maxBytes`):
- * it may hold what the stored records leave of it, and gives way to them (its oldest keys go first).
+ * its bytes count there, it may hold what the stored records leave of it, and gives way to them
+ * (its oldest keys go first) after committed records and before unread ones.
  * With other receivers, which hold no records here, it is bounded by the default budget (256 MiB).
  */
 export function dedupTable (settings: DedupSettings | undefined, receiver: Receiver): DedupTable | undefined {
@@ -46,5 +47,7 @@ export function dedupTable (settings: DedupSettings | undefined, receiver: Recei
   const room = receiver instanceof MemoryReceiver
     ? () => receiver.budgetBytes - receiver.heldBytes
     : () => MEMORY_DEFAULTS.maxBytes
-  return new DedupTable({ ...settings, room })
+  const table = new DedupTable({ ...settings, room })
+  if (receiver instanceof MemoryReceiver) receiver.shareBudget(table)
+  return table
 }

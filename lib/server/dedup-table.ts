@@ -113,9 +113,13 @@ export class DedupTable {
     }
   }
 
-  /** Drops the oldest keys until the table is within `maxKeys` and `room()`. */
-  private fit (): void {
-    const room = this.room()
+  /** Drops the oldest keys until the table holds at most `bytes` (the memory receiver needs room for records). */
+  shrinkTo (bytes: number): void {
+    this.fit(bytes)
+  }
+
+  /** Drops the oldest keys until the table is within `maxKeys` and `room`. */
+  private fit (room = this.room()): void {
     while (this.size > this.maxKeys || (this.held > room && this.size > 0)) {
       const oldest = this.applied.size > 0 ? this.applied : this.pending
       const [key, entry] = oldest.entries().next().value as [string, Pending]

@@ -30,6 +30,13 @@ export interface MemoryReceiverOptions {
   schemas?: Record<string, object>
 }
 
+/** What else may hold part of a memory receiver's budget. */
+export interface BudgetSharer {
+  readonly bytes: number
+  /** Drops what it can spare until it holds at most `bytes`. */
+  shrinkTo: (bytes: number) => void
+}
+
 export const MEMORY_DEFAULTS = { records: 100_000, bytes: 64 * 1024 * 1024, maxBytes: 256 * 1024 * 1024, maxTopics: 1000 }
 
 /** Bytes charged per record beyond its text: the entry object, its slot and two string headers. */
@@ -57,6 +64,8 @@ export class MemoryReceiver implements Receiver {
   readonly autoCreateTopics: boolean
   private readonly consumers = new Set<MemoryConsumer>()
   private held = 0
+  /** Another holder of the budget (the server's Idempotency-Key table): counted, and shrunk before unread records go. */
+  private sharer: BudgetSharer | undefined
   private closed = false
 
   constructor (options: MemoryReceiverOptions = {}) {
@@ -103,6 +112,14 @@ export class MemoryReceiver implements Receiver {
   }
 
   /** Memory the stored records hold, all topics together (what `maxBytes` bounds). */
+  /**
+   * Lets `sharer` hold part of the budget: its bytes count against `maxBytes`; when records need
+   * room it is asked to shrink after committed records went and before unread ones go.
+   */
+  shareBudget (sharer: BudgetSharer): void {
+    this.sharer = sharer
+  }
+
   get heldBytes (): number {
     return this.held
   }
@@ -229,22 +246,25 @@ export class MemoryReceiver implements Receiver {
    * (drop-oldest) the oldest records of this topic and then of the others; else 429 / 42902.
    */
   private fitBudget (topic: MemoryTopic, cost: number): void {
-    const over = (): boolean => this.held + cost > this.budgetBytes
+    const shared = (): number => this.sharer?.bytes ?? 0
+    const over = (): boolean => this.held + shared() + cost > this.budgetBytes
     if (!over()) return
     for (const t of this.topics.values()) {
       const floor = this.floor(t)
       if (t.startOffset < floor) this.evict(t, () => t.evictBelow(floor))
       if (!over()) return
     }
+    this.sharer?.shrinkTo(Math.max(0, this.budgetBytes - this.held - cost))
+    if (!over()) return
     if (this.onFull === 'drop-oldest') {
       for (const t of [topic, ...this.topics.values()]) {
-        const elsewhere = this.held - t.cost
+        const elsewhere = this.held + shared() - t.cost
         const floor = this.floor(t)
         this.evict(t, () => t.evictWhile(() => elsewhere + t.cost + cost > this.budgetBytes, floor))
         if (!over()) return
       }
     }
-    throw new MemoryBudgetFullError(topic.name, retryAfter((this.held + cost - this.budgetBytes) / this.budgetBytes), this.budgetBytes)
+    throw new MemoryBudgetFullError(topic.name, retryAfter((this.held + shared() + cost - this.budgetBytes) / this.budgetBytes), this.budgetBytes)
   }
 
   /** Runs an eviction on `topic`, keeping the server-wide count of held bytes right. */
