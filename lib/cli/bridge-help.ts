@@ -19,4 +19,4 @@ export const BRIDGE_HELP = `http-stream bridge kafka://host:9092[,host2:9092]/to
 ${METRICS_FLAGS_HELP}
                            (the writable's metrics, then http_stream_bridge_*: consumed, commits,
                            lag / high watermark / position / committed offset per partition)
-${WRITABLE_FLAGS_HELP}`
+${WRITABLE_FLAGS_HELP.slice(0, WRITABLE_FLAGS_HELP.indexOf('\n  --grace-ms'))}`

@@ -46,6 +46,7 @@ async function serveBridgeMetrics (values: Record<string, unknown>, io: CliIo, b
 
 export async function run (argv: string[], io: CliIo & { signal?: AbortSignal }): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true })
+  if (values['grace-ms'] !== undefined) throw new UsageError('bridge settles for --settle-timeout-ms MS on SIGINT/SIGTERM and on revoke (--grace-ms is for send, demo and replay)')
   if (positionals.length !== 2) throw new UsageError('bridge takes kafka://brokers/topics and <url>')
   if (typeof values.group !== 'string') throw new UsageError('bridge needs --group G')
   const num = (flag: string): number | undefined => {

@@ -14,7 +14,7 @@ export const DEMO_HELP = `http-stream demo [--records N] [flags]
   records with 400 (failed over), with live progress and a summary. Without --failover, the
   failover store is a fresh temporary folder, named in the summary. Exit 0 when every record is
   delivered or stored.
-${WRITABLE_FLAGS_HELP}`
+${WRITABLE_FLAGS_HELP.replace('(default file:./http-failover)', '(default: a fresh temp folder)')}`
 
 export async function run (argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...WRITABLE_FLAGS, records: { type: 'string' } }, strict: true })
