@@ -102,6 +102,22 @@ for (const kind of ['memory', 'kafka'] as const) {
       }
     })
 
+    it('a consumer created without "format" is binary, as Confluent\'s (ConsumersResource: EmbeddedFormat.BINARY by default)', async (t) => {
+      const set = await setUp(t, kind, ['nofmt'])
+      if (set === undefined) return
+      const { url } = set
+      assert.equal((await call(url, 'POST', '/topics/nofmt', { body: { records: [{ value: { a: 1 } }] }, type: V2_JSON })).status, 200)
+      const created = await call(url, 'POST', '/consumers/nofmt', { body: { name: 'plain', 'auto.offset.reset': 'earliest' }, type: V2 })
+      assert.equal(created.status, 200, created.text)
+      const path = '/consumers/nofmt/instances/plain'
+      assert.equal((await call(url, 'POST', `${path}/subscription`, { body: { topics: ['nofmt'] }, type: V2 })).status, 204)
+      const asJson = await call(url, 'GET', `${path}/records?timeout=0`, { headers: { accept: V2_JSON } })
+      assert.deepEqual([asJson.status, asJson.json.error_code], [406, 40601], asJson.text)
+      const got = await poll(url, path, 1, V2_BINARY)
+      assert.equal(got.last.status, 200, got.last.text)
+      assert.deepEqual(got.records.map(r => r.value), [b64('{"a":1}')])
+    })
+
     it('crosses formats as Kafka bytes do: JSON texts read as their bytes, JSON bytes read as JSON, other bytes answer 500 / 50002 at their offset', async (t) => {
       const set = await setUp(t, kind, ['cross'])
       if (set === undefined) return

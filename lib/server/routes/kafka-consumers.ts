@@ -62,7 +62,7 @@ const INSTANCE_ROUTES: Record<string, InstanceRoute> = {
     sendJson(ex.res, 204, undefined)
   },
   'GET records': async (ctx, ex, instance) => {
-    const format = instance.format ?? 'json'
+    const format = instance.format ?? 'binary'
     checkRecordsAccept(ex.req.headers.accept, format)
     const q = ex.url.searchParams
     const timeoutMs = clampInt(q.get('timeout'), instance.requestTimeoutMs ?? ctx.limits.defaultPollTimeoutMs, 0, ctx.limits.maxPollTimeoutMs, 'timeout')
@@ -162,7 +162,7 @@ function binaryRecordsJson (records: ConsumedRecord[]): string {
 
 /** A consumer's `format`: json or binary; the schema-registry formats answer 422 / 42204 naming what is served. */
 function consumerFormat (value: unknown): EmbeddedFormat {
-  const format = String(value ?? 'json').toLowerCase()
+  const format = String(value ?? 'binary').toLowerCase()
   if (format === 'json' || format === 'binary') return format
   const why = ['avro', 'protobuf', 'jsonschema'].includes(format) ? ' (it needs a schema registry, which this server does not have)' : ''
   throw configError(`format ${JSON.stringify(format)} is not supported${why}; use "binary" or "json"`)
