@@ -3,7 +3,7 @@ import type {
   ConsumedRecord, ConsumerOptions, LagEntry, PollOptions, ReceiverConsumer, TopicPartition,
   TopicPartitionOffset, TopicPartitionTimestamp
 } from './receiver.js'
-import { BackendError, IllegalStateError, ReceiverError } from './receiver-errors.js'
+import { BackendError, IllegalStateError, NOT_SUBSCRIBED, ReceiverError } from './receiver-errors.js'
 import type { KafkaReceiverOptions } from './kafka-options.js'
 import { fromKafkaMessage, NotJsonMessageError } from './kafka-message.js'
 import { GroupMember } from './kafka-member.js'
@@ -37,6 +37,8 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
   private consumer: Consumer | undefined
   private member: GroupMember | undefined
   private topics: string[] = []
+  /** The partitions the group gave this member at its last join (none until it joins). */
+  private held: TopicPartition[] = []
   /** Records in arrival order; a message that is not JSON waits here as the error answering for it. */
   private buffer: Array<ConsumedRecord | NotJsonMessageError> = []
   private head = 0
@@ -101,8 +103,26 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
     this.topics = []
   }
 
+  /**
+   * kafkajs, the Kafka client behind this receiver, has no `assign()`: a consumer reads only what
+   * its group gives it. `[]` unsubscribes as Kafka's assign does; assigning while subscribed is
+   * Kafka's illegal state; any other assignment answers 501 rather than pretend.
+   */
+  async assign (partitions: TopicPartition[]): Promise<void> {
+    if (partitions.length === 0) return await this.unsubscribe()
+    if (this.topics.length > 0) throw new IllegalStateError('Subscription to topics, partitions and pattern are mutually exclusive')
+    throw new ReceiverError('ERR_UNSUPPORTED_OPERATION', 501, 501,
+      'The kafka receiver does not support manual partition assignment: its Kafka client (kafkajs) has no assign(), ' +
+      'a consumer reads only the partitions its group gives it. Subscribe to the topics instead (POST …/subscription).')
+  }
+
+  assignment (): TopicPartition[] {
+    return this.held.map(p => ({ ...p }))
+  }
+
   async poll (options: PollOptions): Promise<ConsumedRecord[]> {
     if (this.failure !== undefined) throw this.failure
+    if (this.topics.length === 0) throw new IllegalStateError(NOT_SUBSCRIBED)
     if (this.options.autoCommit && this.taken.size > 0) await this.commit(null).catch(() => {})
     if (this.head === this.buffer.length && options.timeoutMs > 0 && !this.closed) await this.waitForRecords(options)
     const out: ConsumedRecord[] = []
@@ -223,6 +243,7 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
    * an auto-commit no longer commits them.
    */
   private keepAssigned (assignment: Record<string, number[]>): void {
+    this.held = Object.entries(assignment).flatMap(([topic, ps]) => ps.map(partition => ({ topic, partition })))
     const held = (r: { topic: string, partition: number }): boolean =>
       Object.hasOwn(assignment, r.topic) && (assignment[r.topic] as number[]).includes(r.partition)
     for (const [k, p] of this.taken) if (!held(p)) this.taken.delete(k)
@@ -248,7 +269,7 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
   }
 
   private running (): Consumer {
-    if (this.consumer === undefined) throw new IllegalStateError('the consumer instance is not subscribed to any topic')
+    if (this.consumer === undefined) throw new IllegalStateError(NOT_SUBSCRIBED)
     return this.consumer
   }
 
@@ -281,6 +302,7 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
   private async stop (): Promise<void> {
     const member = this.member
     this.member = this.consumer = undefined
+    this.held = []
     this.generation++
     this.buffer = []
     this.head = 0

@@ -3,7 +3,7 @@ import type {
   ConsumedRecord, ConsumerOptions, PollOptions, ReceiverConsumer, TopicPartition,
   TopicPartitionOffset, TopicPartitionTimestamp
 } from './receiver.js'
-import { IllegalStateError, InvalidOffsetError, PartitionNotFoundError, TopicNotFoundError } from './receiver-errors.js'
+import { IllegalStateError, InvalidOffsetError, NOT_SUBSCRIBED, PartitionNotFoundError, TopicNotFoundError } from './receiver-errors.js'
 import { jsonTextsOf } from './record-bytes.js'
 
 /** What a consumer needs of the receiver that owns it: its topics, and whether reading creates them. */
@@ -45,13 +45,21 @@ export class MemoryGroup {
   }
 }
 
+/** Kafka's IllegalStateException text when subscribe and assign are mixed (KafkaConsumer, SubscriptionState). */
+const MUTUALLY_EXCLUSIVE = 'Subscription to topics, partitions and pattern are mutually exclusive'
+
 /**
  * One consumer instance. A topic (one partition) is read by one instance of the group at a time:
  * the newest subscriber takes it over and starts at the group's committed offset, so a restarted
  * reader resumes at once and only records fetched but not committed are seen again.
+ * A manual assignment (`assign`) reads its topics outside that ownership (no instance takes them
+ * over), from the group's committed offsets, and commits to the group.
  */
 export class MemoryConsumer implements ReceiverConsumer {
+  /** The topics read: the subscription's, or the manually assigned ones (partition 0). */
   private topics: string[] = []
+  /** The manual assignment as given; undefined while not manually assigned. */
+  private manual: TopicPartition[] | undefined
   private readonly positions = new Map<string, number>()
   /** Positions after everything returned so far: what `commit(null)` and auto-commit commit. */
   private readonly returned = new Map<string, number>()
@@ -68,6 +76,8 @@ export class MemoryConsumer implements ReceiverConsumer {
 
   async subscribe (topics: string[]): Promise<void> {
     const names = [...new Set(topics)]
+    if (names.length === 0) return await this.unsubscribe()
+    if (this.manual !== undefined) throw new IllegalStateError(MUTUALLY_EXCLUSIVE)
     // Topics are found (or created) first: a refusal (maxTopics) leaves the old subscription as it was.
     const found = names.map(name => this.receiver.autoCreateTopics ? this.receiver.topicForWrite(name) : this.receiver.topics.get(name))
     this.release()
@@ -76,15 +86,39 @@ export class MemoryConsumer implements ReceiverConsumer {
   }
 
   subscription (): string[] {
-    return [...this.topics]
+    return this.manual === undefined ? [...this.topics] : []
   }
 
   async unsubscribe (): Promise<void> {
     this.release()
     this.topics = []
+    this.manual = undefined
+  }
+
+  async assign (partitions: TopicPartition[]): Promise<void> {
+    if (partitions.length === 0) return await this.unsubscribe()
+    if (this.manual === undefined && this.topics.length > 0) throw new IllegalStateError(MUTUALLY_EXCLUSIVE)
+    const unique = [...new Map(partitions.map(p => [`${p.topic}\u0000${p.partition}`, p])).values()]
+    // A partition other than 0 is held as Kafka holds an unknown one: assigned, never read.
+    const names = [...new Set(unique.filter(p => p.partition === 0).map(p => p.topic))]
+    const found = names.map(name => this.receiver.autoCreateTopics ? this.receiver.topicForWrite(name) : this.receiver.topics.get(name))
+    for (const name of this.topics) {
+      if (names.includes(name)) continue
+      this.positions.delete(name)
+      this.returned.delete(name)
+    }
+    this.manual = unique.map(p => ({ topic: p.topic, partition: p.partition }))
+    this.topics = names
+    for (const topic of found) if (topic !== undefined && !this.positions.has(topic.name)) this.start(topic)
+  }
+
+  assignment (): TopicPartition[] {
+    if (this.manual !== undefined) return this.manual.map(p => ({ ...p }))
+    return this.topics.filter(name => this.group.owners.get(name) === this).map(topic => ({ topic, partition: 0 }))
   }
 
   async poll (options: PollOptions): Promise<ConsumedRecord[]> {
+    if (this.topics.length === 0 && this.manual === undefined) throw new IllegalStateError(NOT_SUBSCRIBED)
     if (this.options.autoCommit) this.commitReturned()
     let records = this.collect(options.maxBytes)
     if (records.length > 0 || options.timeoutMs <= 0) return records
@@ -139,11 +173,21 @@ export class MemoryConsumer implements ReceiverConsumer {
 
   /** Takes the topic over for this instance, starting at the committed offset or per auto.offset.reset. */
   private claim (topic: MemoryTopic): void {
+    this.group.owners.set(topic.name, this)
+    this.start(topic)
+  }
+
+  /** Starts reading the topic at the group's committed offset, or per auto.offset.reset. */
+  private start (topic: MemoryTopic): void {
     const committed = this.group.committed.get(topic.name)
     const start = committed ?? (this.options.autoOffsetReset === 'earliest' ? topic.startOffset : topic.nextOffset)
     this.group.track(topic.name, start)
-    this.group.owners.set(topic.name, this)
     this.setPosition(topic, start)
+  }
+
+  /** Whether this instance reads the topic now: manually assigned, or the group's owner of it. */
+  private holds (topic: string): boolean {
+    return this.manual !== undefined || this.group.owners.get(topic) === this
   }
 
   private release (): void {
@@ -162,15 +206,16 @@ export class MemoryConsumer implements ReceiverConsumer {
 
   private commitReturned (): void {
     for (const [topic, offset] of this.returned) {
-      if (this.group.owners.get(topic) === this) this.group.committed.set(topic, offset)
+      if (this.holds(topic)) this.group.committed.set(topic, offset)
     }
   }
 
-  /** The topic of a subscribed partition, for seeks. */
+  /** The topic of a subscribed or assigned partition, for seeks. */
   private assigned (p: TopicPartition): MemoryTopic {
     const topic = this.checkPartition(p)
     if (!this.topics.includes(p.topic)) throw new IllegalStateError(`No current assignment for partition ${p.topic}-${p.partition}`)
-    if (this.group.owners.get(p.topic) !== this) this.claim(topic)
+    if (this.manual === undefined && this.group.owners.get(p.topic) !== this) this.claim(topic)
+    else if (!this.positions.has(p.topic)) this.start(topic)
     return topic
   }
 
@@ -193,9 +238,13 @@ export class MemoryConsumer implements ReceiverConsumer {
       const name = this.topics[(first + k) % n] as string
       const topic = this.receiver.topics.get(name)
       if (topic === undefined) continue
-      const owner = this.group.owners.get(name)
-      if (owner === undefined) this.claim(topic)
-      else if (owner !== this) continue
+      if (this.manual !== undefined) {
+        if (!this.positions.has(name)) this.start(topic)
+      } else {
+        const owner = this.group.owners.get(name)
+        if (owner === undefined) this.claim(topic)
+        else if (owner !== this) continue
+      }
       let pos = Math.max(this.positions.get(name) ?? topic.startOffset, topic.startOffset)
       while (pos < topic.nextOffset) {
         const e = topic.at(pos)

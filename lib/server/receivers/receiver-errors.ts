@@ -103,6 +103,9 @@ export class ReceiverClosedError extends ReceiverError {
   }
 }
 
+/** Kafka's KafkaConsumer.poll text for a consumer with neither a subscription nor an assignment (Confluent answers it 409 / 40903). */
+export const NOT_SUBSCRIBED = 'Consumer is not subscribed to any topics or assigned any partitions'
+
 /** The consumer cannot do this now, e.g. seek a partition it is not subscribed to (409 40903). */
 export class IllegalStateError extends ReceiverError {
   constructor (message: string) {

@@ -125,7 +125,18 @@ export interface PollOptions {
 export interface ReceiverConsumer {
   subscribe (topics: string[]): Promise<void>
   subscription (): string[]
+  /** Leaves the group's subscription, or drops a manual assignment. */
   unsubscribe (): Promise<void>
+  /**
+   * Manual assignment (Kafka's `assign()`): reads these partitions outside the group protocol (no
+   * rebalance), starting at the group's committed offsets; commits still go to the group. Replaces a
+   * previous assignment (positions of partitions kept are kept); `[]` unsubscribes, as in Kafka.
+   * Throws IllegalStateError (409 / 40903) while subscribed, and subscribe throws it while assigned.
+   * Absent when the receiver cannot assign manually (the server answers 501).
+   */
+  assign? (partitions: TopicPartition[]): Promise<void>
+  /** The partitions this instance holds now: its manual assignment, or what the group gave it (absent: 501). */
+  assignment? (): TopicPartition[]
   poll (options: PollOptions): Promise<ConsumedRecord[]>
   /** Commits next-to-read offsets; `null` commits the positions of everything returned so far. */
   commit (offsets: TopicPartitionOffset[] | null): Promise<void>

@@ -61,6 +61,17 @@ const INSTANCE_ROUTES: Record<string, InstanceRoute> = {
     await consumer.unsubscribe()
     sendJson(ex.res, 204, undefined)
   },
+  // Manual assignment (ConsumersResource#assign): 204; mixed with a subscription, Kafka's 409 / 40903.
+  'POST assignments': async (ctx, ex, { consumer }) => {
+    const partitions = partitionsOf(await readJson(ctx, ex))
+    if (consumer.assign === undefined) throw unsupported(ctx, 'manual partition assignment')
+    await consumer.assign(partitions)
+    sendJson(ex.res, 204, undefined)
+  },
+  'GET assignments': async (ctx, ex, { consumer }) => {
+    if (consumer.assignment === undefined) throw unsupported(ctx, 'reporting its assignment')
+    sendJson(ex.res, 200, { partitions: consumer.assignment() }, V2)
+  },
   'GET records': async (ctx, ex, instance) => {
     const format = instance.format ?? 'binary'
     checkRecordsAccept(ex.req.headers.accept, format)
@@ -174,6 +185,10 @@ function exists (): HttpProblem {
 
 function configError (message: string): HttpProblem {
   return new HttpProblem(422, 42204, `Invalid consumer configuration: ${message}`)
+}
+
+function unsupported (ctx: RouteContext, what: string): HttpProblem {
+  return new HttpProblem(501, 501, `The ${ctx.receiver.kind} receiver does not support ${what}.`)
 }
 
 function invalid (message: string): HttpProblem {
