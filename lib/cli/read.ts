@@ -15,6 +15,8 @@ export const READ_HELP = `http-stream read <url> [<url>…] --topic T [flags]   
   --metadata           print { topic, partition, offset, key, value, timestamp } per record
   --include-timestamp  add _TIMESTAMP_ (epoch ms) to each value
   --poll-timeout MS    server-side wait per fetch (default 1000)
+  --format F           json (default) | binary: read the bytes of keys and values (any bytes, not only
+                       JSON); each is printed as a base64 JSON string (null stays null)
   --auth-token T       send "Authorization: Bearer T"
 A topic the server does not have yet is reported on stderr, and read waits for its records.
 SIGINT/SIGTERM: stop fetching, commit what was printed, exit 130/143.`
@@ -28,6 +30,7 @@ const FLAGS = {
   'include-timestamp': { type: 'boolean' },
   'poll-timeout': { type: 'string' },
   'auth-token': { type: 'string' },
+  format: { type: 'string' },
   urls: { type: 'string' }
 } as const
 
@@ -38,6 +41,7 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
   for (const [flag, name] of [['--topic', v.topic], ['--group', v.group]] as const) {
     if (name !== undefined && !isValidTopicName(name)) throw new UsageError(`${flag} takes 1 to 249 of [a-zA-Z0-9._-], not "." or ".." (got ${JSON.stringify(name)})`)
   }
+  if (v.format !== undefined && v.format !== 'json' && v.format !== 'binary') throw new UsageError(`--format takes json or binary (got ${JSON.stringify(v.format)})`)
   const max = v.max === undefined ? Infinity : int(v.max, '--max')
   const url = positionals[0] as string
   const auth = v['auth-token'] === undefined ? undefined : { token: v['auth-token'] }
@@ -49,19 +53,20 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
     includeTimestamp: v['include-timestamp'] === true,
     pollTimeout: v['poll-timeout'] === undefined ? undefined : int(v['poll-timeout'], '--poll-timeout'),
     auth,
+    format: v.format as 'json' | 'binary' | undefined,
     urls: [...positionals.slice(1), ...(v.urls?.split(',').filter(u => u !== '') ?? [])]
   }
   const stop = new StopRequest(io)
   try {
     await warnIfMissing(url, v.topic, auth, io)
-    return await print(createHttpReadable(url, options), max, io, stop)
+    return await print(createHttpReadable(url, options), max, io, stop, v.format === 'binary' ? base64Bytes : undefined)
   } finally {
     stop.dispose()
   }
 }
 
 /** Prints records until `max`, the end, or a stop request; the reader commits what was printed as it closes. */
-async function print (readable: HttpReadable, max: number, io: CliIo, stop: StopRequest): Promise<number> {
+async function print (readable: HttpReadable, max: number, io: CliIo, stop: StopRequest, replacer?: (this: Record<string, unknown>, key: string, value: unknown) => unknown): Promise<number> {
   const quit = (): void => { readable.destroy() }
   stop.requested.addEventListener('abort', quit, { once: true })
   if (stop.requested.aborted) quit()
@@ -69,7 +74,7 @@ async function print (readable: HttpReadable, max: number, io: CliIo, stop: Stop
   try {
     if (max === 0) return EXIT.ok
     for await (const record of readable) {
-      if (!io.stdout.write(`${JSON.stringify(record)}\n`)) await once(io.stdout, 'drain')
+      if (!io.stdout.write(`${JSON.stringify(record, replacer)}\n`)) await once(io.stdout, 'drain')
       if (++n >= max) break
     }
     return stop.exitCode ?? EXIT.ok
@@ -82,6 +87,12 @@ async function print (readable: HttpReadable, max: number, io: CliIo, stop: Stop
     // Leaving the loop early destroys the reader with an AbortError; wait for its cleanup (commit, delete).
     if (!readable.closed) await new Promise(resolve => readable.once('close', resolve))
   }
+}
+
+/** A JSON.stringify replacer printing Buffers (binary keys and values) as base64 strings. */
+function base64Bytes (this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key]
+  return Buffer.isBuffer(raw) ? raw.toString('base64') : value
 }
 
 /** Reading a topic that does not exist creates it and waits; say so, so a typo does not wait in silence. */

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
 import { compileOptions, show } from '../shared/validate.js'
+import type { EmbeddedFormat } from './embedded-format.js'
 
 export interface HttpStreamClientOptions {
   /** Extra headers on every request. */
@@ -10,9 +11,14 @@ export interface HttpStreamClientOptions {
   auth?: { token: string } | { username: string, password: string }
   /** Sockets to the server at most. Default 8. */
   connections?: number
+  /**
+   * The Kafka REST v2 embedded format: 'json' (keys and values as JSON) or 'binary' (sent as
+   * Buffers, Uint8Arrays or strings, read back as Buffers; base64 on the wire). Default 'json'.
+   */
+  format?: EmbeddedFormat
 }
 
-export const CLIENT_DEFAULTS = { timeout: 10000, connections: 8 } as const
+export const CLIENT_DEFAULTS = { timeout: 10000, connections: 8, format: 'json' } as const
 
 /** The client's options as JSON Schema properties; the readable's schema extends them. */
 export const CLIENT_PROPERTIES = {
@@ -25,7 +31,8 @@ export const CLIENT_PROPERTIES = {
       { type: 'object', additionalProperties: false, required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } }
     ]
   },
-  connections: { type: 'integer', minimum: 1 }
+  connections: { type: 'integer', minimum: 1 },
+  format: { enum: ['json', 'binary'], description: "'json' or 'binary'" }
 } as const
 
 const check = compileOptions<HttpStreamClientOptions>({ type: 'object', additionalProperties: false, properties: CLIENT_PROPERTIES })

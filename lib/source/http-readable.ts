@@ -80,6 +80,7 @@ export class HttpReadable extends Readable {
   private readonly abort = new AbortController()
   private readonly clock: ReconnectClock
   private redelivered = 0
+  private nullValues = 0
 
   constructor (url: string, options: HttpReadableOptions) {
     // Everything is checked before super(): a Readable schedules _construct as soon as it exists.
@@ -102,6 +103,14 @@ export class HttpReadable extends Readable {
   /** Records a re-created instance delivered again that this reader had pushed already (not pushed twice). */
   get skipped (): number {
     return this.redelivered
+  }
+
+  /**
+   * Records whose value was null (a tombstone) read without `withMetadata`: a Readable ends at a
+   * pushed null, so these are passed over (withMetadata emits them as records).
+   */
+  get nullsSkipped (): number {
+    return this.nullValues
   }
 
   /** The consumer instance, once created. */
@@ -288,8 +297,13 @@ export class HttpReadable extends Readable {
           continue
         }
         this.nextOffset.set(k, r.offset + 1)
+        const shaped = this.shape(r)
+        if (shaped === null) {
+          this.nullValues++
+          continue
+        }
         this.pushed.push({ topic: r.topic, partition: r.partition, offset: r.offset })
-        this.push(this.shape(r))
+        this.push(shaped)
         fresh++
       }
       if (fresh > 0) return
@@ -328,7 +342,8 @@ export class HttpReadable extends Readable {
     if (!this.o.includeTimestamp) return r.value
     const ts = r.timestamp ?? null
     const v = r.value
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return { ...v, [this.o.timestampField]: ts }
+    // A binary value (a Buffer) is kept whole under `value`, as arrays and scalars are.
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)) return { ...v, [this.o.timestampField]: ts }
     return { value: v, [this.o.timestampField]: ts }
   }
 }

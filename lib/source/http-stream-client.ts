@@ -4,14 +4,14 @@ import { CLIENT_DEFAULTS, checkClientOptions, parseServerUrl, type HttpStreamCli
 import { StreamServerError } from './stream-server-error.js'
 import { lowerCaseHeaders } from '../shared/headers.js'
 import { isUndiciTimeout } from '../transports/undici.js'
+import { V2, formatCodec, type EmbeddedFormat, type FormatCodec } from './embedded-format.js'
 
-const V2 = 'application/vnd.kafka.v2+json'
-const V2_JSON = 'application/vnd.kafka.json.v2+json'
-
-export type { HttpStreamClientOptions }
+export type { HttpStreamClientOptions, EmbeddedFormat }
 
 export interface ProduceInput {
+  /** With format 'binary': a Buffer, Uint8Array, string (its UTF-8 bytes) or null. */
   key?: unknown
+  /** With format 'binary': a Buffer, Uint8Array, string (its UTF-8 bytes) or null. */
   value: unknown
   partition?: number
 }
@@ -49,7 +49,9 @@ export interface FetchedRecord<T = unknown> {
   topic: string
   partition: number
   offset: number
+  /** With format 'binary': a Buffer, or null. */
   key: unknown
+  /** With format 'binary': a Buffer, or null. */
   value: T
   /** Epoch ms, when the server gives it (ours does). */
   timestamp?: number
@@ -77,11 +79,15 @@ interface CallOptions {
 /**
  * spark-http-stream's HttpStreamClient over the Kafka REST Proxy v2 API: produce, fetchSchema,
  * subscribe (a consumer instance + its subscription), fetch, commit, unsubscribe; plus seeks and
- * committed offsets. Works against this package's server and any Kafka REST Proxy v2 (JSON embedded
- * format). Failures are StreamServerError (status, errorCode) or RequestTimeoutError.
+ * committed offsets. Works against this package's server and any Kafka REST Proxy v2, in the JSON or
+ * the binary embedded format (`format`). Failures are StreamServerError (status, errorCode) or
+ * RequestTimeoutError; a value the binary format cannot carry is InvalidRecordError.
  */
 export class HttpStreamClient {
   readonly url: string
+  /** The embedded format of produce, of the consumer instances it creates and of their records. */
+  readonly format: EmbeddedFormat
+  private readonly codec: FormatCodec
   private readonly origin: string
   private readonly headers: Record<string, string>
   private readonly timeout: number
@@ -94,6 +100,8 @@ export class HttpStreamClient {
     this.url = parsed.href.replace(/\/+$/, '')
     this.origin = parsed.origin
     this.timeout = o.timeout ?? CLIENT_DEFAULTS.timeout
+    this.codec = formatCodec(o.format ?? CLIENT_DEFAULTS.format)
+    this.format = this.codec.format
     this.headers = { ...lowerCaseHeaders(o.headers ?? {}), ...authHeader(o.auth) }
     this.agent = new Agent({ connections: o.connections ?? CLIENT_DEFAULTS.connections, keepAliveTimeout: 4000 })
   }
@@ -103,9 +111,10 @@ export class HttpStreamClient {
     return await this.produceRecords(topic, values.map(value => ({ value })))
   }
 
-  /** Sends Kafka REST records (`key`, `value`, `partition`). */
+  /** Sends Kafka REST records (`key`, `value`, `partition`), in the client's `format`. */
   async produceRecords (topic: string, records: ProduceInput[]): Promise<ProduceResult> {
-    const answer = await this.call('POST', `/topics/${seg(topic)}`, { body: { records }, contentType: V2_JSON, accept: V2 }) as { offsets?: unknown }
+    const body = { records: this.codec.encode(records) }
+    const answer = await this.call('POST', `/topics/${seg(topic)}`, { body, contentType: this.codec.contentType, accept: V2 }) as { offsets?: unknown }
     const offsets = Array.isArray(answer?.offsets) ? answer.offsets as Array<{ partition: number, offset: number, error_code?: number | null, error?: string | null }> : []
     const failed = offsets.find(o => o.error_code !== null && o.error_code !== undefined)
     if (failed !== undefined) throw new StreamServerError(200, failed.error_code ?? null, `produce to ${topic} failed for a record: ${failed.error ?? 'unknown error'}`)
@@ -146,7 +155,7 @@ export class HttpStreamClient {
     const created = await this.call('POST', `/consumers/${seg(options.groupId)}`, {
       body: {
         ...(options.instanceId === undefined ? {} : { name: options.instanceId }),
-        format: 'json',
+        format: this.format,
         'auto.offset.reset': options.from ?? 'earliest',
         'auto.commit.enable': String(options.autoCommit ?? false)
       },
@@ -164,15 +173,18 @@ export class HttpStreamClient {
     return sub
   }
 
-  /** Records after the instance's position; waits up to `timeout` ms on the server when none is ready. */
+  /**
+   * Records after the instance's position; waits up to `timeout` ms on the server when none is ready.
+   * With format 'binary' keys and values are Buffers (null stays null).
+   */
   async fetch<T = unknown> (sub: Subscription, options: FetchOptions = {}): Promise<Array<FetchedRecord<T>>> {
     const wait = options.timeout ?? 1000
     const query = new URLSearchParams({ timeout: String(wait) })
     if (options.maxBytes !== undefined) query.set('max_bytes', String(options.maxBytes))
     const records = await this.call('GET', this.instancePath(sub, `/records?${query.toString()}`), {
-      accept: V2_JSON, timeout: this.timeout + wait, signal: options.signal
+      accept: this.codec.contentType, timeout: this.timeout + wait, signal: options.signal
     })
-    return Array.isArray(records) ? records as Array<FetchedRecord<T>> : []
+    return Array.isArray(records) ? this.codec.decode(records as FetchedRecord[]) as Array<FetchedRecord<T>> : []
   }
 
   /**
