@@ -1,7 +1,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs'
-import type {
-  ConsumedRecord, ConsumerOptions, LagEntry, PollOptions, ReceiverConsumer, TopicPartition,
-  TopicPartitionOffset, TopicPartitionTimestamp
+import {
+  isInternalTopic, MUTUALLY_EXCLUSIVE, type ConsumedRecord, type ConsumerOptions, type LagEntry, type PollOptions,
+  type ReceiverConsumer, type TopicPartition, type TopicPartitionOffset, type TopicPartitionTimestamp
 } from './receiver.js'
 import { BackendError, IllegalStateError, NOT_SUBSCRIBED, ReceiverError } from './receiver-errors.js'
 import type { KafkaReceiverOptions } from './kafka-options.js'
@@ -37,6 +37,8 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
   private consumer: Consumer | undefined
   private member: GroupMember | undefined
   private topics: string[] = []
+  /** The pattern subscribed to; undefined for a topic list. */
+  private pattern: RegExp | undefined
   /** The partitions the group gave this member at its last join (none until it joins). */
   private held: TopicPartition[] = []
   /** Records in arrival order; a message that is not JSON waits here as the error answering for it. */
@@ -63,8 +65,31 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
   }
 
   async subscribe (topics: string[]): Promise<void> {
+    if (topics.length > 0 && this.pattern !== undefined) throw new IllegalStateError(MUTUALLY_EXCLUSIVE)
+    await this.join([...new Set(topics)])
+  }
+
+  /**
+   * The topics whose whole name matches when this is called, as kafkajs's `subscribe({ topics: [RegExp] })`
+   * matches them (once, from the cluster's metadata): a matching topic created later is read only after
+   * the instance subscribes again. No topic matching leaves the instance subscribed, reading nothing.
+   */
+  async subscribePattern (pattern: RegExp): Promise<void> {
+    if (this.pattern === undefined && this.topics.length > 0) throw new IllegalStateError(MUTUALLY_EXCLUSIVE)
+    let names: string[]
+    try {
+      names = (await (await this.admin()).listTopics()).filter(t => !isInternalTopic(t) && pattern.test(t)).sort()
+    } catch (err) {
+      throw kafkaFailure(err)
+    }
+    await this.join(names)
+    this.pattern = pattern
+  }
+
+  private async join (topics: string[]): Promise<void> {
     await this.stop()
-    this.topics = [...new Set(topics)]
+    this.pattern = undefined
+    this.topics = topics
     if (this.topics.length === 0 || this.closed) return
     const member = new GroupMember(this.kafka, {
       groupId: this.options.group,
@@ -101,6 +126,7 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
   async unsubscribe (): Promise<void> {
     await this.stop()
     this.topics = []
+    this.pattern = undefined
   }
 
   /**
@@ -110,7 +136,7 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
    */
   async assign (partitions: TopicPartition[]): Promise<void> {
     if (partitions.length === 0) return await this.unsubscribe()
-    if (this.topics.length > 0) throw new IllegalStateError('Subscription to topics, partitions and pattern are mutually exclusive')
+    if (this.topics.length > 0 || this.pattern !== undefined) throw new IllegalStateError(MUTUALLY_EXCLUSIVE)
     throw new ReceiverError('ERR_UNSUPPORTED_OPERATION', 501, 501,
       'The kafka receiver does not support manual partition assignment: its Kafka client (kafkajs) has no assign(), ' +
       'a consumer reads only the partitions its group gives it. Subscribe to the topics instead (POST …/subscription).')
@@ -122,7 +148,7 @@ export class KafkaConsumerInstance implements ReceiverConsumer {
 
   async poll (options: PollOptions): Promise<ConsumedRecord[]> {
     if (this.failure !== undefined) throw this.failure
-    if (this.topics.length === 0) throw new IllegalStateError(NOT_SUBSCRIBED)
+    if (this.topics.length === 0 && this.pattern === undefined) throw new IllegalStateError(NOT_SUBSCRIBED)
     if (this.options.autoCommit && this.taken.size > 0) await this.commit(null).catch(() => {})
     if (this.head === this.buffer.length && options.timeoutMs > 0 && !this.closed) await this.waitForRecords(options)
     const out: ConsumedRecord[] = []

@@ -1,7 +1,7 @@
 import type { MemoryTopic } from './memory-topic.js'
-import type {
-  ConsumedRecord, ConsumerOptions, PollOptions, ReceiverConsumer, TopicPartition,
-  TopicPartitionOffset, TopicPartitionTimestamp
+import {
+  MUTUALLY_EXCLUSIVE, type ConsumedRecord, type ConsumerOptions, type PollOptions, type ReceiverConsumer, type TopicPartition,
+  type TopicPartitionOffset, type TopicPartitionTimestamp
 } from './receiver.js'
 import { IllegalStateError, InvalidOffsetError, NOT_SUBSCRIBED, PartitionNotFoundError, TopicNotFoundError } from './receiver-errors.js'
 import { jsonTextsOf } from './record-bytes.js'
@@ -11,6 +11,8 @@ export interface MemoryTopics {
   readonly topics: ReadonlyMap<string, MemoryTopic>
   readonly autoCreateTopics: boolean
   topicForWrite (name: string): MemoryTopic
+  /** Calls `listener` with each topic created from now on; returns its remover. */
+  onTopicCreated (listener: (topic: MemoryTopic) => void): () => void
 }
 
 /**
@@ -45,9 +47,6 @@ export class MemoryGroup {
   }
 }
 
-/** Kafka's IllegalStateException text when subscribe and assign are mixed (KafkaConsumer, SubscriptionState). */
-const MUTUALLY_EXCLUSIVE = 'Subscription to topics, partitions and pattern are mutually exclusive'
-
 /**
  * One consumer instance. A topic (one partition) is read by one instance of the group at a time:
  * the newest subscriber takes it over and starts at the group's committed offset, so a restarted
@@ -64,6 +63,11 @@ export class MemoryConsumer implements ReceiverConsumer {
   /** Positions after everything returned so far: what `commit(null)` and auto-commit commit. */
   private readonly returned = new Map<string, number>()
   private readonly wakers = new Set<() => void>()
+  /** The pattern subscribed to (Kafka's subscribe(Pattern)); undefined for a topic list. */
+  private pattern: RegExp | undefined
+  private stopWatching: (() => void) | undefined
+  /** Polls waiting now: each also waits on a topic the pattern picks up meanwhile. */
+  private readonly topicWaiters = new Set<(topic: MemoryTopic) => void>()
   private next = 0
   private closed = false
 
@@ -77,12 +81,23 @@ export class MemoryConsumer implements ReceiverConsumer {
   async subscribe (topics: string[]): Promise<void> {
     const names = [...new Set(topics)]
     if (names.length === 0) return await this.unsubscribe()
-    if (this.manual !== undefined) throw new IllegalStateError(MUTUALLY_EXCLUSIVE)
+    if (this.manual !== undefined || this.pattern !== undefined) throw new IllegalStateError(MUTUALLY_EXCLUSIVE)
     // Topics are found (or created) first: a refusal (maxTopics) leaves the old subscription as it was.
     const found = names.map(name => this.receiver.autoCreateTopics ? this.receiver.topicForWrite(name) : this.receiver.topics.get(name))
     this.release()
     this.topics = names
     for (const topic of found) if (topic !== undefined) this.claim(topic)
+  }
+
+  /** Every topic whose whole name matches, and each matching topic created later (claimed at its creation when free). */
+  async subscribePattern (pattern: RegExp): Promise<void> {
+    if (this.manual !== undefined || (this.pattern === undefined && this.topics.length > 0)) throw new IllegalStateError(MUTUALLY_EXCLUSIVE)
+    this.release()
+    this.pattern = pattern
+    const found = [...this.receiver.topics.values()].filter(t => pattern.test(t.name))
+    this.topics = found.map(t => t.name)
+    for (const topic of found) this.claim(topic)
+    this.stopWatching ??= this.receiver.onTopicCreated(topic => this.topicCreated(topic))
   }
 
   subscription (): string[] {
@@ -93,11 +108,12 @@ export class MemoryConsumer implements ReceiverConsumer {
     this.release()
     this.topics = []
     this.manual = undefined
+    this.unwatch()
   }
 
   async assign (partitions: TopicPartition[]): Promise<void> {
     if (partitions.length === 0) return await this.unsubscribe()
-    if (this.manual === undefined && this.topics.length > 0) throw new IllegalStateError(MUTUALLY_EXCLUSIVE)
+    if (this.manual === undefined && (this.topics.length > 0 || this.pattern !== undefined)) throw new IllegalStateError(MUTUALLY_EXCLUSIVE)
     const unique = [...new Map(partitions.map(p => [`${p.topic}\u0000${p.partition}`, p])).values()]
     // A partition other than 0 is held as Kafka holds an unknown one: assigned, never read.
     const names = [...new Set(unique.filter(p => p.partition === 0).map(p => p.topic))]
@@ -118,7 +134,7 @@ export class MemoryConsumer implements ReceiverConsumer {
   }
 
   async poll (options: PollOptions): Promise<ConsumedRecord[]> {
-    if (this.topics.length === 0 && this.manual === undefined) throw new IllegalStateError(NOT_SUBSCRIBED)
+    if (this.topics.length === 0 && this.manual === undefined && this.pattern === undefined) throw new IllegalStateError(NOT_SUBSCRIBED)
     if (this.options.autoCommit) this.commitReturned()
     let records = this.collect(options.maxBytes)
     if (records.length > 0 || options.timeoutMs <= 0) return records
@@ -167,8 +183,23 @@ export class MemoryConsumer implements ReceiverConsumer {
     if (this.closed) return
     this.closed = true
     this.release()
+    this.unwatch()
     for (const wake of [...this.wakers]) wake()
     this.onClose()
+  }
+
+  /** A topic made after a pattern subscription: read it when it matches, from its start when no instance holds it. */
+  private topicCreated (topic: MemoryTopic): void {
+    if (this.pattern === undefined || this.closed || !this.pattern.test(topic.name) || this.topics.includes(topic.name)) return
+    this.topics.push(topic.name)
+    if (!this.group.owners.has(topic.name)) this.claim(topic)
+    for (const wait of this.topicWaiters) wait(topic)
+  }
+
+  private unwatch (): void {
+    this.pattern = undefined
+    this.stopWatching?.()
+    this.stopWatching = undefined
   }
 
   /** Takes the topic over for this instance, starting at the committed offset or per auto.offset.reset. */
@@ -282,8 +313,10 @@ export class MemoryConsumer implements ReceiverConsumer {
         for (const remove of removers) remove()
         options.signal?.removeEventListener('abort', done)
         this.wakers.delete(done)
+        this.topicWaiters.delete(onTopic)
         resolve()
       }
+      const onTopic = (topic: MemoryTopic): void => { removers.push(topic.onAppend(done)) }
       const timer = setTimeout(done, options.timeoutMs)
       for (const name of this.topics) {
         const topic = this.receiver.topics.get(name)
@@ -295,6 +328,7 @@ export class MemoryConsumer implements ReceiverConsumer {
       }
       options.signal?.addEventListener('abort', done, { once: true })
       this.wakers.add(done)
+      if (this.pattern !== undefined) this.topicWaiters.add(onTopic)
     })
   }
 }

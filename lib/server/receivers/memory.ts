@@ -53,6 +53,8 @@ export class MemoryReceiver implements Receiver {
   readonly kind = 'memory'
   readonly operations: ReadonlySet<ReceiverOperation> = new Set<ReceiverOperation>(['produce', 'topics', 'schema', 'consume'])
   readonly topics = new Map<string, MemoryTopic>()
+  /** Pattern subscribers, told of each topic made (kept empty, and so free, without them). */
+  private readonly topicListeners = new Set<(topic: MemoryTopic) => void>()
   readonly groups = new Map<string, MemoryGroup>()
   /** Per topic: records and value bytes kept at most (`retention`). */
   readonly maxRecords: number
@@ -205,6 +207,11 @@ export class MemoryReceiver implements Receiver {
     return this.create(name, 'topic')
   }
 
+  onTopicCreated (listener: (topic: MemoryTopic) => void): () => void {
+    this.topicListeners.add(listener)
+    return () => { this.topicListeners.delete(listener) }
+  }
+
   /** Lowest offset some group tracking the topic still needs; the end offset when no group does. */
   floor (topic: MemoryTopic): number {
     let floor = Infinity
@@ -296,6 +303,7 @@ export class MemoryReceiver implements Receiver {
       }
       topic = new MemoryTopic(name)
       this.topics.set(name, topic)
+      for (const listener of this.topicListeners) listener(topic)
     }
     return topic
   }

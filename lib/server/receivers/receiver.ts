@@ -113,6 +113,14 @@ export interface ConsumerOptions {
   ephemeral?: boolean
 }
 
+/** Kafka's IllegalStateException text when subscribe, pattern subscribe and assign are mixed (SubscriptionState). */
+export const MUTUALLY_EXCLUSIVE = 'Subscription to topics, partitions and pattern are mutually exclusive'
+
+/** Kafka's internal topics, which a pattern subscription leaves out (`exclude.internal.topics=true`). */
+export function isInternalTopic (name: string): boolean {
+  return name.startsWith('__')
+}
+
 export interface PollOptions {
   /** ms to wait when no record is ready. */
   timeoutMs: number
@@ -124,6 +132,14 @@ export interface PollOptions {
 
 export interface ReceiverConsumer {
   subscribe (topics: string[]): Promise<void>
+  /**
+   * Kafka's `subscribe(Pattern)`: every topic whose whole name matches (`pattern` is anchored), now
+   * and, where the receiver can, created later. Replaces a pattern subscription; while subscribed to
+   * a topic list (or assigned) it throws IllegalStateError, as `subscribe(topics)` does while
+   * subscribed to a pattern. Absent: the server answers 501.
+   */
+  subscribePattern? (pattern: RegExp): Promise<void>
+  /** The topics subscribed to; for a pattern, the topics it matched (Kafka's `subscription()`). */
   subscription (): string[]
   /** Leaves the group's subscription, or drops a manual assignment. */
   unsubscribe (): Promise<void>

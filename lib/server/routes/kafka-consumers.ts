@@ -49,7 +49,13 @@ const INSTANCE_ROUTES: Record<string, InstanceRoute> = {
     if (body.topic_pattern !== undefined && body.topics !== undefined) {
       throw new HttpProblem(409, 40903, 'Illegal state: subscription to topics and to a topic pattern are mutually exclusive')
     }
-    if (body.topic_pattern !== undefined) throw new HttpProblem(501, 501, 'topic_pattern subscriptions are not supported; list the topics')
+    if (body.topic_pattern !== undefined) {
+      // KafkaConsumerState#subscribe: consumer.subscribe(Pattern.compile(topic_pattern)), 204.
+      if (consumer.subscribePattern === undefined) throw unsupported(ctx, 'topic_pattern subscriptions')
+      await consumer.subscribePattern(topicPattern(body.topic_pattern))
+      sendJson(ex.res, 204, undefined)
+      return
+    }
     if (!Array.isArray(body.topics) || body.topics.some(t => typeof t !== 'string')) throw invalid('"topics" must be an array of topic names')
     await consumer.subscribe((body.topics as string[]).map(t => checkName(t, 'topic')))
     sendJson(ex.res, 204, undefined)
@@ -189,6 +195,20 @@ function configError (message: string): HttpProblem {
 
 function unsupported (ctx: RouteContext, what: string): HttpProblem {
   return new HttpProblem(501, 501, `The ${ctx.receiver.kind} receiver does not support ${what}.`)
+}
+
+/**
+ * A Java regex as a RegExp matching whole topic names, as Kafka's consumer does (`Pattern.matcher(topic).matches()`).
+ * Confluent lets an invalid pattern's PatternSyntaxException reach its catch-all mapper (500); ours is 422 (a bad entity).
+ */
+function topicPattern (value: unknown): RegExp {
+  if (typeof value !== 'string') throw invalid('"topic_pattern" must be a string (a regular expression)')
+  try {
+    new RegExp(value) // alone first: "a)|(b" must not close the anchoring group
+    return new RegExp(`^(?:${value})$`)
+  } catch (err) {
+    throw invalid(`"topic_pattern" is not a valid regular expression: ${(err as Error).message}`)
+  }
 }
 
 function invalid (message: string): HttpProblem {
