@@ -43,7 +43,7 @@ async function main (): Promise<void> {
   const rows: BenchRow[] = []
   for (const name of selected()) rows.push(...await runFile(name, records))
   console.log(machineLine(records))
-  console.log(`client and receiver processes share these cores; sink rows: medians of ${rounds} alternating rounds (BENCH_ROUNDS) after a warm-up`)
+  console.log(`client and receiver processes share these cores; sink rows: medians of ${rounds} alternating rounds (BENCH_ROUNDS), each run in a fresh child process after a warm-up there`)
   console.log()
   console.log(formatTable(rows))
   console.log()

@@ -7,20 +7,15 @@
  *  4. peak RSS of the sink at N and 10×N records, each run in a fresh child process.
  * HTTPS rows are in tls.bench.ts.
  */
-import { gotLoop } from './baselines/got-loop.js'
-import { ndjsonBatchLoop } from './baselines/ndjson-batch-loop.js'
-import { ndjsonBatchWritable } from './baselines/ndjson-batch-writable.js'
-import { undiciLoop } from './baselines/undici-loop.js'
 import { runWrk } from './baselines/wrk.js'
 import { forkTs, nextMessage, stopChild, type ChildMessage } from './lib/child.js'
-import { compare, type Measured } from './lib/compare.js'
+import { compare, subject, type Measured } from './lib/compare.js'
 import { intFromEnv } from './lib/env.js'
 import { progress } from './lib/log.js'
-import { sendThroughOurSink } from './lib/our-sink.js'
 import { startReceiver, type Receiver } from './lib/receiver.js'
 import { versusRow } from './lib/versus.js'
 import { rateLimitAccuracy } from './lib/rate-accuracy.js'
-import { cpuNote, guarded, noteOf } from './lib/notes.js'
+import { cpuNote, FRESH, guarded, noteOf } from './lib/notes.js'
 import { makeRecord } from './lib/records.js'
 import type { BenchContext, BenchRow } from './lib/row.js'
 import { BATCH, BATCH_CONCURRENCY, CONCURRENCY, RECORDS_PER_SECOND } from './lib/settings.js'
@@ -33,9 +28,9 @@ const WRK_SECONDS = 5
 async function perRequest (receiver: Receiver, records: number, rounds: number): Promise<BenchRow[]> {
   const url = receiver.recordsUrl
   const m = await compare(receiver, [
-    { name: 'ours', records, run: n => sendThroughOurSink(url, n, { numWriters: CONCURRENCY }).then(() => {}) },
-    { name: 'undici', records, run: n => undiciLoop(url, n, CONCURRENCY) },
-    { name: 'got', records: Math.max(1000, Math.floor(records / GOT_SHARE)), run: n => gotLoop(url, n, CONCURRENCY) }
+    subject('ours', records, 'ours', url, { numWriters: CONCURRENCY }),
+    subject('undici', records, 'undiciLoop', url, CONCURRENCY),
+    subject('got', Math.max(1000, Math.floor(records / GOT_SHARE)), 'gotLoop', url, CONCURRENCY)
   ], rounds)
   progress(`wrk -t2 -c${CONCURRENCY} -d${WRK_SECONDS}s`)
   const wrk = await runWrk(url, JSON.stringify(makeRecord(0)), { threads: 2, connections: CONCURRENCY, seconds: WRK_SECONDS })
@@ -43,7 +38,7 @@ async function perRequest (receiver: Receiver, records: number, rounds: number):
   const scenario = `1 record/request, ${CONCURRENCY} in flight`
   const row = (name: string, other: Measured, target: string): BenchRow => ({
     scenario, ours: ours.rate, baseline: other.rate, baselineName: name, unit: RECORDS_PER_SECOND,
-    note: noteOf(target, cpuNote(ours, other), ours.notes, other.notes)
+    note: noteOf(target, FRESH, cpuNote(ours, other), ours.notes, other.notes)
   })
   const undiciRatio = ours.rate / m.get('undici')!.rate
   return [
@@ -59,9 +54,9 @@ async function perRequest (receiver: Receiver, records: number, rounds: number):
 async function batches (receiver: Receiver, records: number, rounds: number): Promise<BenchRow[]> {
   const url = receiver.ndjsonUrl
   const m = await compare(receiver, [
-    { name: 'ours', records, run: n => sendThroughOurSink(url, n, { numWriters: BATCH_CONCURRENCY, encoding: 'ndjson', batch: BATCH }).then(() => {}) },
-    { name: 'loop', records, run: n => ndjsonBatchLoop(url, n, BATCH_CONCURRENCY, BATCH.maxRecords) },
-    { name: 'writable', records, run: n => ndjsonBatchWritable(url, n, BATCH_CONCURRENCY, BATCH.maxRecords) }
+    subject('ours', records, 'ours', url, { numWriters: BATCH_CONCURRENCY, encoding: 'ndjson', batch: BATCH }),
+    subject('loop', records, 'ndjsonBatchLoop', url, BATCH_CONCURRENCY, BATCH.maxRecords),
+    subject('writable', records, 'ndjsonBatchWritable', url, BATCH_CONCURRENCY, BATCH.maxRecords)
   ], rounds)
   const ours = m.get('ours')!
   const loop = m.get('loop')!
@@ -72,14 +67,14 @@ async function batches (receiver: Receiver, records: number, rounds: number): Pr
     baseline: loop.rate,
     baselineName: 'undici NDJSON batch loop',
     unit: RECORDS_PER_SECOND,
-    note: noteOf(`target >= 0.9x: ${verdict(ours.rate / loop.rate, 0.9)}`, '10×N records', cpuNote(ours, loop), ours.notes, loop.notes)
+    note: noteOf(`target >= 0.9x: ${verdict(ours.rate / loop.rate, 0.9)}`, '10×N records', FRESH, cpuNote(ours, loop), ours.notes, loop.notes)
   }, {
     scenario: `NDJSON batches of ${BATCH.maxRecords}, ${BATCH_CONCURRENCY} in flight`,
     ours: ours.rate,
     baseline: writable.rate,
     baselineName: 'hand-written batching Writable',
     unit: RECORDS_PER_SECOND,
-    note: noteOf('the stream floor: same source, minimal batching Writable (highWaterMark 1000, _writev), no retries/failover/byte limit', cpuNote(ours, writable), writable.notes)
+    note: noteOf('the stream floor: same source, minimal batching Writable (highWaterMark 1000, _writev), no retries/failover/byte limit', FRESH, cpuNote(ours, writable), writable.notes)
   }]
 }
 
@@ -119,8 +114,8 @@ async function gzipBatches (receiver: Receiver, records: number, rounds: number)
   const url = receiver.ndjsonUrl
   return [await versusRow(receiver, rounds, {
     scenario: `gzip NDJSON batches of ${BATCH.maxRecords}, ${BATCH_CONCURRENCY} in flight`,
-    ours: { name: 'ours gzip', records, run: n => sendThroughOurSink(url, n, { numWriters: BATCH_CONCURRENCY, encoding: 'ndjson', batch: BATCH, compression: 'gzip' }).then(() => {}) },
-    baseline: { name: 'loop gzip', records, run: n => ndjsonBatchLoop(url, n, BATCH_CONCURRENCY, BATCH.maxRecords, { gzip: true }) },
+    ours: subject('ours gzip', records, 'ours', url, { numWriters: BATCH_CONCURRENCY, encoding: 'ndjson', batch: BATCH, compression: 'gzip' }),
+    baseline: subject('loop gzip', records, 'ndjsonBatchLoop', url, BATCH_CONCURRENCY, BATCH.maxRecords, { gzip: true }),
     baselineName: 'undici batch loop + zlib gzip',
     target: 0.9,
     about: '10×N records; default level, zlib on the thread pool on both sides; the receiver gunzips to count'

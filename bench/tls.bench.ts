@@ -6,11 +6,9 @@
  * Both sides reuse their connections, so the rows measure TLS record encryption, not handshakes.
  */
 import { makeTestCerts } from '../test/helpers/tls-certs.js'
-import { ndjsonBatchLoop } from './baselines/ndjson-batch-loop.js'
-import { undiciLoop } from './baselines/undici-loop.js'
+import { subject } from './lib/compare.js'
 import { intFromEnv } from './lib/env.js'
 import { guarded } from './lib/notes.js'
-import { sendThroughOurSink } from './lib/our-sink.js'
 import { startReceiver, type Receiver } from './lib/receiver.js'
 import type { BenchContext, BenchRow } from './lib/row.js'
 import { BATCH, BATCH_CONCURRENCY, CONCURRENCY, RECORDS_PER_SECOND } from './lib/settings.js'
@@ -22,8 +20,8 @@ async function perRequest (receiver: Receiver, ca: string, records: number, roun
   const url = receiver.recordsUrl
   return [await versusRow(receiver, rounds, {
     scenario: `HTTPS keep-alive, 1 record/request, ${CONCURRENCY} in flight`,
-    ours: { name: 'ours https', records, run: n => sendThroughOurSink(url, n, { numWriters: CONCURRENCY, tls: { ca } }).then(() => {}) },
-    baseline: { name: 'undici https', records, run: n => undiciLoop(url, n, CONCURRENCY, { connect: { ca } }) },
+    ours: subject('ours https', records, 'ours', url, { numWriters: CONCURRENCY, tls: { ca } }),
+    baseline: subject('undici https', records, 'undiciLoop', url, CONCURRENCY, { connect: { ca } }),
     baselineName: 'undici Pool loop over TLS',
     target: TARGET
   })]
@@ -33,8 +31,8 @@ async function batches (receiver: Receiver, ca: string, records: number, rounds:
   const url = receiver.ndjsonUrl
   return [await versusRow(receiver, rounds, {
     scenario: `HTTPS NDJSON batches of ${BATCH.maxRecords}, ${BATCH_CONCURRENCY} in flight`,
-    ours: { name: 'ours https batches', records, run: n => sendThroughOurSink(url, n, { numWriters: BATCH_CONCURRENCY, encoding: 'ndjson', batch: BATCH, tls: { ca } }).then(() => {}) },
-    baseline: { name: 'loop https batches', records, run: n => ndjsonBatchLoop(url, n, BATCH_CONCURRENCY, BATCH.maxRecords, { pool: { connect: { ca } } }) },
+    ours: subject('ours https batches', records, 'ours', url, { numWriters: BATCH_CONCURRENCY, encoding: 'ndjson', batch: BATCH, tls: { ca } }),
+    baseline: subject('loop https batches', records, 'ndjsonBatchLoop', url, BATCH_CONCURRENCY, BATCH.maxRecords, { pool: { connect: { ca } } }),
     baselineName: 'undici NDJSON batch loop over TLS',
     target: TARGET,
     about: '10×N records'

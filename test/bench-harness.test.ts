@@ -14,6 +14,7 @@ import { ndjsonBatchLoop } from '../bench/baselines/ndjson-batch-loop.js'
 import { ndjsonBatchWritable } from '../bench/baselines/ndjson-batch-writable.js'
 import { undiciLoop } from '../bench/baselines/undici-loop.js'
 import { runLoops } from '../bench/baselines/loops.js'
+import { compare, subject, warmUpRecords } from '../bench/lib/compare.js'
 import { parseWrk } from '../bench/baselines/wrk.js'
 import { startReceiver, type Receiver } from '../bench/lib/receiver.js'
 import { formatTable } from '../bench/lib/table.js'
@@ -107,6 +108,20 @@ test('the gzip batch loop and the stream-floor Writable deliver every record onc
   assert.deepEqual(gz, { requests: 5, records: 2345, errors: 0 })
   await ndjsonBatchWritable(receiver.ndjsonUrl, 3210, 4, 500)
   assert.deepEqual(await grown(receiver, start), { requests: 5 + 7, records: 2345 + 3210, errors: 0 })
+})
+
+test('compare runs each subject in a fresh child (warm-up there) and checks the receiver count', async () => {
+  const start = await receiver.counts()
+  const m = await compare(receiver, [
+    subject('loop', 2000, 'ndjsonBatchLoop', receiver.ndjsonUrl, 2, 500),
+    subject('bad', 1000, 'undiciLoop', `${receiver.origin}/nowhere`, 2)
+  ], 2)
+  const loop = m.get('loop')!
+  assert.ok(loop.rate > 0 && loop.cpuPerRecord > 0, 'rate and CPU/record measured in the child')
+  assert.deepEqual(loop.notes, [])
+  assert.ok(Number.isNaN(m.get('bad')!.rate))
+  assert.match(m.get('bad')!.notes.join(), /bad failed: undici loop: receiver answered 404/)
+  assert.equal((await grown(receiver, start)).records, 2 * (warmUpRecords(2000) + 2000))
 })
 
 test('receiver serves HTTPS with the certificate it is given; loops reach it trusting the CA', async (t) => {

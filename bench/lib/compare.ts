@@ -1,67 +1,85 @@
+import { forkTs, nextMessage, stopChild, type ChildMessage } from './child.js'
 import { progress } from './log.js'
 import type { Receiver } from './receiver.js'
-import { median, recordsPerSecond } from './stats.js'
+import { median } from './stats.js'
+import type { Runners } from './subject-child.js'
 
-/** Something that sends `records` records to the receiver and resolves when all are answered. */
-export interface Subject {
+type RunnerArgs<K extends keyof Runners> = K extends unknown ? Runners[K] extends (url: string, records: number, ...args: infer A) => Promise<void> ? A : never : never
+
+/**
+ * Something that sends `records` records to `url` and resolves when all are answered: runner
+ * `runner` of subject-child.ts with `args` after (url, records). Plain JSON, as it goes to a child.
+ */
+export interface Subject<K extends keyof Runners = keyof Runners> {
   name: string
   /** records per measured run */
   records: number
-  run (records: number): Promise<void>
+  runner: K
+  url: string
+  args: RunnerArgs<K>
+}
+
+/** A Subject, with `args` checked against its runner's parameters. */
+export function subject<K extends keyof Runners> (name: string, records: number, runner: K, url: string, ...args: RunnerArgs<K>): Subject {
+  return { name, records, runner, url, args } as Subject
+}
+
+/** Records of the warm-up each child runs before its measured run. */
+export function warmUpRecords (records: number): number {
+  return Math.max(1000, Math.floor(records / 10))
 }
 
 export interface Measured {
   /** median records/s over the rounds; NaN if the subject failed */
   rate: number
-  /** median CPU time (user + system) of this process per record, in µs: steadier than rate on a busy machine */
+  /** median CPU time (user + system) of the run's child process per record, in µs: steadier than rate on a busy machine */
   cpuPerRecord: number
   /** anything that makes the number suspect or missing (receiver count mismatch, failure) */
   notes: string[]
 }
 
 interface Tally { rates: number[], cpu: number[], notes: Set<string>, failed: boolean }
+interface RunResult extends ChildMessage { rate?: number, cpuPerRecord?: number, error?: string }
 
-/** One run: its rate, or NaN with a note when it throws (the subject then sits out the rest). */
-async function timedRun (receiver: Receiver, s: Subject, records: number, tally: Tally): Promise<number> {
+/**
+ * One measured run in a fresh child process (warm-up, then the run: see subject-child.ts); the
+ * receiver must have counted exactly the records the child sent. Returns false if the run failed
+ * (the subject then sits out the rest).
+ */
+async function runInChild (receiver: Receiver, s: Subject, tally: Tally): Promise<boolean> {
   const before = (await receiver.counts()).records
+  const child = forkTs(new URL('./subject-child.ts', import.meta.url), [JSON.stringify(s)])
   try {
-    const cpuBefore = process.cpuUsage()
-    const rate = await recordsPerSecond(records, () => s.run(records))
-    const cpu = process.cpuUsage(cpuBefore)
-    tally.cpu.push((cpu.user + cpu.system) / records)
+    const result = await nextMessage<RunResult>(child, 'result')
+    if (result.error !== undefined) throw new Error(result.error)
+    const sent = warmUpRecords(s.records) + s.records
     const counted = (await receiver.counts()).records - before
-    if (counted !== records) tally.notes.add(`${s.name}: receiver counted ${counted} of ${records}`)
-    return rate
+    if (counted !== sent) tally.notes.add(`${s.name}: receiver counted ${counted} of ${sent}`)
+    tally.rates.push(result.rate!)
+    tally.cpu.push(result.cpuPerRecord!)
+    return true
   } catch (err) {
     tally.failed = true
     tally.notes.add(`${s.name} failed: ${(err as Error).message.split('\n')[0]}`)
-    progress(`${s.name} failed: ${(err as Error).stack ?? String(err)}`)
-    return NaN
+    return false
+  } finally {
+    await stopChild(child, 5000)
   }
 }
 
 /**
- * Measures subjects under the same conditions: one warm-up run each (a tenth of the records),
- * then `rounds` rounds whose order rotates so no subject always runs first or last. After every
- * run the receiver's count must have grown by exactly the records sent, else a note says so.
+ * Measures subjects under the same conditions: every run in its own fresh process, warmed up
+ * there, in `rounds` rounds whose order rotates so no subject always runs first or last. After
+ * every run the receiver's count must have grown by exactly the records sent, else a note says so.
  */
 export async function compare (receiver: Receiver, subjects: readonly Subject[], rounds: number): Promise<Map<string, Measured>> {
   const tallies = new Map<string, Tally>(subjects.map(s => [s.name, { rates: [], cpu: [], notes: new Set(), failed: false }]))
-  for (const s of subjects) {
-    progress(`warm-up ${s.name}`)
-    const tally = tallies.get(s.name)!
-    await timedRun(receiver, s, Math.max(1000, Math.floor(s.records / 10)), tally)
-    tally.cpu.length = 0
-  }
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < subjects.length; k++) {
       const s = subjects[(k + round) % subjects.length]!
       const tally = tallies.get(s.name)!
-      if (tally.failed) continue
-      const rate = await timedRun(receiver, s, s.records, tally)
-      if (Number.isNaN(rate)) continue
-      tally.rates.push(rate)
-      progress(`round ${round + 1}/${rounds} ${s.name}: ${Math.round(rate)} records/s, ${tally.cpu.at(-1)!.toFixed(1)} µs CPU/record`)
+      if (tally.failed || !await runInChild(receiver, s, tally)) continue
+      progress(`round ${round + 1}/${rounds} ${s.name}: ${Math.round(tally.rates.at(-1)!)} records/s, ${tally.cpu.at(-1)!.toFixed(1)} µs CPU/record (fresh process)`)
     }
   }
   return new Map([...tallies].map(([name, t]) => [name, { rate: t.failed ? NaN : median(t.rates), cpuPerRecord: t.failed ? NaN : median(t.cpu), notes: [...t.notes] }]))

@@ -2,6 +2,9 @@ import type { Measured } from './compare.js'
 import { progress } from './log.js'
 import type { BenchRow } from './row.js'
 
+/** Said by every row measured with compare(): no subject inherits another's heap. */
+export const FRESH = 'each run in a fresh process'
+
 /** Client CPU per record of both sides: says where a gap comes from even when the machine is busy. */
 export function cpuNote (ours: Measured, other: Measured): string {
   return `client CPU/record ${ours.cpuPerRecord.toFixed(1)} vs ${other.cpuPerRecord.toFixed(1)} µs`

@@ -1,5 +1,5 @@
 import { compare, type Subject } from './compare.js'
-import { cpuNote, noteOf } from './notes.js'
+import { cpuNote, FRESH, noteOf } from './notes.js'
 import type { Receiver } from './receiver.js'
 import type { BenchRow } from './row.js'
 import { RECORDS_PER_SECOND } from './settings.js'
@@ -29,6 +29,6 @@ export async function versusRow (receiver: Receiver, rounds: number, v: Versus):
     baseline: other.rate,
     baselineName: v.baselineName,
     unit: RECORDS_PER_SECOND,
-    note: noteOf(`target >= ${v.target}x: ${verdict(ours.rate / other.rate, v.target)}`, v.about, cpuNote(ours, other), ours.notes, other.notes)
+    note: noteOf(`target >= ${v.target}x: ${verdict(ours.rate / other.rate, v.target)}`, v.about, FRESH, cpuNote(ours, other), ours.notes, other.notes)
   }
 }
