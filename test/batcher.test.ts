@@ -14,7 +14,7 @@ for (const [name, make] of [['ndjson', ndjsonEncoding], ['json-array', jsonArray
     const batcher = new Batcher(encoding, { maxRecords: 1000, maxBytes, lingerMs: 1000 }, (records, pieces) => {
       if (pieces === undefined) oversize.push(...records!)
       else bodies.push(String(encoding.assemble(pieces, [], target).body))
-    })
+    }, (_record, _tag, err) => { throw err })
     const texts = ['€€€€', 'plain ascii', '😀😀', 'ß', '中文字符', 'x'.repeat(60), '€'.repeat(200)]
     for (let i = 0; i < 300; i++) batcher.add({ i, t: texts[i % texts.length] }, undefined)
     batcher.flush()
@@ -26,3 +26,22 @@ for (const [name, make] of [['ndjson', ndjsonEncoding], ['json-array', jsonArray
     assert.ok(average > maxBytes * 0.6, `batches are filled close to maxBytes (average ${average.toFixed(0)} bytes)`)
   })
 }
+
+test('a record the encoding refuses goes to reject with its tag; the records around it keep their order and tags', () => {
+  const encoding = ndjsonEncoding(target)
+  const batches: Array<{ ids: number[], tags: unknown[] | undefined }> = []
+  const rejected: Array<{ record: unknown, tag: unknown, err: unknown }> = []
+  const batcher = new Batcher(encoding, { maxRecords: 100, maxBytes: 1 << 20, lingerMs: 60_000 }, (_records, pieces, _count, tags) => {
+    batches.push({ ids: pieces!.map((p) => (JSON.parse(p) as { id: number }).id), tags })
+  }, (record, tag, err) => rejected.push({ record, tag, err }))
+  for (let i = 0; i < 250; i++) batcher.add(i === 42 || i === 142 ? { id: i, bad: 1n } : { id: i }, `tag-${i}`)
+  // Two full batches went out (the refused records do not count); the rest waits for flush().
+  assert.equal(batches.length, 2)
+  batcher.flush()
+  assert.deepEqual(rejected.map((r) => r.tag), ['tag-42', 'tag-142'])
+  assert.ok(rejected.every((r) => r.err instanceof Error && /BigInt/.test((r.err as Error).message)))
+  const ids = batches.flatMap((b) => b.ids)
+  assert.deepEqual(ids, Array.from({ length: 250 }, (_, i) => i).filter((i) => i !== 42 && i !== 142))
+  assert.deepEqual(batches.flatMap((b) => b.tags), ids.map((i) => `tag-${i}`))
+  assert.deepEqual(batches.map((b) => b.ids.length), [100, 100, 48])
+})

@@ -93,7 +93,7 @@ for (const transport of TRANSPORTS) {
 test('open groups are bounded by batch.maxGroups: a new target sends the oldest group first', () => {
   const { targets, batch } = resolveOptions({ url: 'http://127.0.0.1:1/t/{tenant}', encoding: 'ndjson', batch: { maxGroups: 8, lingerMs: 60_000 } })
   const emitted: Array<{ path: string, count: number }> = []
-  const groups = new TargetGroups(targets!, ndjsonEncoding({ url: new URL('http://127.0.0.1:1/'), method: 'POST', headers: {} }), batch!, (_r, _p, count, _t, target) => emitted.push({ path: target.path, count }))
+  const groups = new TargetGroups(targets!, ndjsonEncoding({ url: new URL('http://127.0.0.1:1/'), method: 'POST', headers: {} }), batch!, (_r, _p, count, _t, target) => emitted.push({ path: target.path, count }), (_record, _tag, err) => { throw err })
   for (let i = 0; i < 1000; i++) groups.add({ tenant: `t${i}` }, undefined)
   // 1000 distinct targets with room for 8: all but the 8 newest went out when pushed aside, oldest first.
   assert.equal(emitted.length, 1000 - 8)

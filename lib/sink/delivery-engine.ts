@@ -137,9 +137,10 @@ export class DeliveryEngine extends EventEmitter {
     this.#targets = options.targets
     this.#limiter = options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit)
     if (options.batch !== undefined && this.#encoding.batch) {
+      const reject = (record: unknown, tag: unknown, err: unknown): void => this.#giveUp(this.#newJob([record], 1, undefined, tag === undefined ? undefined : [tag]), err)
       this.#batcher = this.#targets === undefined
-        ? new Batcher(this.#encoding, options.batch, (records, pieces, count, tags) => this.#enqueueBatch(records, pieces, count, tags))
-        : new TargetGroups(this.#targets, this.#encoding, options.batch, (records, pieces, count, tags, target) => this.#enqueueBatch(records, pieces, count, tags, target))
+        ? new Batcher(this.#encoding, options.batch, (records, pieces, count, tags) => this.#enqueueBatch(records, pieces, count, tags), reject)
+        : new TargetGroups(this.#targets, this.#encoding, options.batch, (records, pieces, count, tags, target) => this.#enqueueBatch(records, pieces, count, tags, target), reject)
     }
   }
 
@@ -480,6 +481,8 @@ export class DeliveryEngine extends EventEmitter {
 
   #giveUp (job: Job, err: unknown): void {
     if (err !== undefined) this.#noteError(job, err instanceof Error ? err : new Error(String(err)), describeError(err))
+    // Stopped (stop() is sending out what the batcher held): the job is in what stop() returns.
+    if (this.#stopped) return
     this.meter.gaveUp(job)
     this.#failures.fail(job, this.envelopes(job))
   }

@@ -1,5 +1,5 @@
 import type { BatchEncoding } from '../encoders/index.js'
-import { Batcher } from './batcher.js'
+import { Batcher, type RejectRecord } from './batcher.js'
 import type { BatchOptions } from './options.js'
 import type { RecordTarget, RecordTargets } from './targets.js'
 
@@ -17,10 +17,12 @@ export class TargetGroups {
   readonly #encoding: BatchEncoding
   readonly #limits: Required<BatchOptions>
   readonly #emit: EmitGroupBatch
+  readonly #reject: RejectRecord
   /** By target key, oldest first (Map keeps insertion order). */
   readonly #groups = new Map<string, Batcher>()
 
-  constructor (targets: RecordTargets, encoding: BatchEncoding, limits: Required<BatchOptions>, emit: EmitGroupBatch) {
+  constructor (targets: RecordTargets, encoding: BatchEncoding, limits: Required<BatchOptions>, emit: EmitGroupBatch, reject: RejectRecord) {
+    this.#reject = reject
     this.#targets = targets
     this.#encoding = encoding
     this.#limits = limits
@@ -32,7 +34,7 @@ export class TargetGroups {
     let batcher = this.#groups.get(target.key)
     if (batcher === undefined) {
       if (this.#groups.size >= this.#limits.maxGroups) this.#evictOldest()
-      batcher = new Batcher(this.#encoding, this.#limits, (records, pieces, count, tags) => this.#emit(records, pieces, count, tags, target))
+      batcher = new Batcher(this.#encoding, this.#limits, (records, pieces, count, tags) => this.#emit(records, pieces, count, tags, target), this.#reject)
       this.#groups.set(target.key, batcher)
     }
     batcher.add(record, tag)
