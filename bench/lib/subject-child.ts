@@ -1,7 +1,7 @@
 /**
  * Child process for one measured run of one subject (see compare.ts), so no subject inherits
- * another's heap: argv[2] is the JSON of a Subject. It runs a warm-up of a tenth of the records
- * (at least 1000), then the measured run, timing it and its own process.cpuUsage(), reports
+ * another's heap: argv[2] is the JSON of a Subject. It runs a warm-up (a whole run of the same
+ * size, see warmUpRecords), then the measured run, timing it and its own process.cpuUsage(), reports
  * { type: 'result', rate, cpuPerRecord } (or { type: 'result', error }) over IPC, then exits.
  */
 import { gotLoop } from '../baselines/got-loop.js'
