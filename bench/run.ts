@@ -9,6 +9,8 @@ import { intFromEnv } from './lib/env.js'
 import { progress } from './lib/log.js'
 import type { BenchModule, BenchRow } from './lib/row.js'
 import { formatTable, machineLine } from './lib/table.js'
+import { pinningNote } from './lib/pin.js'
+import { MEASURED_RUNS } from './lib/compare.js'
 
 const SCENARIO_FILES = ['sink', 'stores', 'server', 'bridge', 'tls']
 const DEFAULT_RECORDS = 100_000
@@ -43,7 +45,7 @@ async function main (): Promise<void> {
   const rows: BenchRow[] = []
   for (const name of selected()) rows.push(...await runFile(name, records))
   console.log(machineLine(records))
-  console.log(`client and receiver processes share these cores; sink rows: medians of ${rounds} alternating rounds (BENCH_ROUNDS), each run in a fresh child process after a warm-up there`)
+  console.log(`${pinningNote()}; sink rows: medians of ${rounds} alternating rounds (BENCH_ROUNDS), each in a fresh child process: a warm-up run of the same size, then the faster of ${MEASURED_RUNS} measured runs`)
   console.log()
   console.log(formatTable(rows))
   console.log()

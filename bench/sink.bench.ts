@@ -9,6 +9,7 @@
  */
 import { runWrk } from './baselines/wrk.js'
 import { forkTs, nextMessage, stopChild, type ChildMessage } from './lib/child.js'
+import { pin } from './lib/pin.js'
 import { compare, subject, type Measured } from './lib/compare.js'
 import { intFromEnv } from './lib/env.js'
 import { progress } from './lib/log.js'
@@ -85,6 +86,7 @@ async function peakRssOf (receiver: Receiver, records: number): Promise<RssResul
   progress(`peak RSS: ${records} records in a fresh process`)
   const before = (await receiver.counts()).records
   const child = forkTs(new URL('./lib/rss-child.ts', import.meta.url), [String(records), receiver.recordsUrl])
+  pin(child.pid, 'client')
   try {
     const result = await nextMessage<RssResult>(child, 'result')
     const counted = (await receiver.counts()).records - before

@@ -14,7 +14,7 @@ import { ndjsonBatchLoop } from '../bench/baselines/ndjson-batch-loop.js'
 import { ndjsonBatchWritable } from '../bench/baselines/ndjson-batch-writable.js'
 import { undiciLoop } from '../bench/baselines/undici-loop.js'
 import { runLoops } from '../bench/baselines/loops.js'
-import { compare, subject, warmUpRecords } from '../bench/lib/compare.js'
+import { MEASURED_RUNS, compare, subject, warmUpRecords } from '../bench/lib/compare.js'
 import { parseWrk } from '../bench/baselines/wrk.js'
 import { startReceiver, type Receiver } from '../bench/lib/receiver.js'
 import { formatTable } from '../bench/lib/table.js'
@@ -110,7 +110,7 @@ test('the gzip batch loop and the stream-floor Writable deliver every record onc
   assert.deepEqual(await grown(receiver, start), { requests: 5 + 7, records: 2345 + 3210, errors: 0 })
 })
 
-test('compare runs each subject in a fresh child (warm-up there) and checks the receiver count', async () => {
+test('compare runs each subject in a fresh child (warm-up and measured runs there) and checks the receiver count', async () => {
   const start = await receiver.counts()
   const m = await compare(receiver, [
     subject('loop', 2000, 'ndjsonBatchLoop', receiver.ndjsonUrl, 2, 500),
@@ -121,7 +121,7 @@ test('compare runs each subject in a fresh child (warm-up there) and checks the 
   assert.deepEqual(loop.notes, [])
   assert.ok(Number.isNaN(m.get('bad')!.rate))
   assert.match(m.get('bad')!.notes.join(), /bad failed: undici loop: receiver answered 404/)
-  assert.equal((await grown(receiver, start)).records, 2 * (warmUpRecords(2000) + 2000))
+  assert.equal((await grown(receiver, start)).records, 2 * (warmUpRecords(2000) + MEASURED_RUNS * 2000))
 })
 
 test('receiver serves HTTPS with the certificate it is given; loops reach it trusting the CA', async (t) => {

@@ -1,4 +1,5 @@
 import { forkTs, nextMessage, stopChild, type ChildMessage } from './child.js'
+import { pin } from './pin.js'
 import { progress } from './log.js'
 import type { Receiver } from './receiver.js'
 import { median } from './stats.js'
@@ -33,6 +34,12 @@ export function warmUpRecords (records: number): number {
   return records
 }
 
+/**
+ * Measured runs per child after its warm-up; the child reports the fastest (interference from
+ * the rest of the machine only ever slows a run down, so the fastest is the least disturbed).
+ */
+export const MEASURED_RUNS = 2
+
 export interface Measured {
   /** median records/s over the rounds; NaN if the subject failed */
   rate: number
@@ -46,17 +53,18 @@ interface Tally { rates: number[], cpu: number[], notes: Set<string>, failed: bo
 interface RunResult extends ChildMessage { rate?: number, cpuPerRecord?: number, error?: string }
 
 /**
- * One measured run in a fresh child process (warm-up, then the run: see subject-child.ts); the
+ * One round of a subject in a fresh child process (a warm-up, then the measured runs: see subject-child.ts); the
  * receiver must have counted exactly the records the child sent. Returns false if the run failed
  * (the subject then sits out the rest).
  */
 async function runInChild (receiver: Receiver, s: Subject, tally: Tally): Promise<boolean> {
   const before = (await receiver.counts()).records
   const child = forkTs(new URL('./subject-child.ts', import.meta.url), [JSON.stringify(s)])
+  pin(child.pid, 'client')
   try {
     const result = await nextMessage<RunResult>(child, 'result')
     if (result.error !== undefined) throw new Error(result.error)
-    const sent = warmUpRecords(s.records) + s.records
+    const sent = warmUpRecords(s.records) + MEASURED_RUNS * s.records
     const counted = (await receiver.counts()).records - before
     if (counted !== sent) tally.notes.add(`${s.name}: receiver counted ${counted} of ${sent}`)
     tally.rates.push(result.rate!)

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { forkTs, nextMessage, stopChild, type ChildMessage } from './child.js'
+import { pin } from './pin.js'
 
 export interface ReceiverCounts { requests: number, records: number, bytes: number, errors: number }
 
@@ -21,6 +22,7 @@ export interface ReceiverTls { keyFile: string, certFile: string }
 export async function startReceiver (tls?: ReceiverTls): Promise<Receiver> {
   const args = tls === undefined ? [] : [tls.keyFile, tls.certFile]
   const child: ChildProcess = forkTs(new URL('../receiver-process.ts', import.meta.url), args)
+  pin(child.pid, 'receiver')
   const { port } = await nextMessage<ChildMessage & { port: number }>(child, 'listening')
   const origin = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`
   return {
