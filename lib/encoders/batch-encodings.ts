@@ -14,8 +14,19 @@ export function framedEncoding (target: Target, contentType: string, open: strin
     batch: true,
     piece,
     bodyBytes: (count, piecesBytes) => fixed + piecesBytes + sepBytes * Math.max(0, count - 1),
-    assemble: (pieces) => requestTo(target, headers, open + pieces.join(sep) + close)
+    assemble: open === '' && close === sep ? (pieces) => requestTo(target, headers, joinTerminated(pieces, sep)) : (pieces) => requestTo(target, headers, open + pieces.join(sep) + close)
   }
+}
+
+/**
+ * `pieces` each followed by `sep`, as one flat string: joined with an empty last piece rather
+ * than `join(sep) + sep`, whose concatenation the transport would copy again to flatten it.
+ */
+function joinTerminated (pieces: string[], sep: string): string {
+  pieces.push('')
+  const body = pieces.join(sep)
+  pieces.pop()
+  return body
 }
 
 /** `ndjson`: one JSON text per line, each line ending in `\n`. */

@@ -38,6 +38,8 @@ export class Batcher {
   /** Records taken and not yet encoded (and their tags, when any record had one). */
   #raw: unknown[] = []
   #rawTags: unknown[] | undefined
+  /** The array #raw was before the last run was encoded, emptied: reused, so pushes do not regrow a new one each run. */
+  #spare: unknown[] = []
   #records: unknown[] = []
   #pieces: string[] = []
   #tags: unknown[] | undefined
@@ -77,11 +79,14 @@ export class Batcher {
     else if (this.#timer === undefined) this.#timer = setTimeout(this.#onLinger, this.#limits.lingerMs)
   }
 
-  /** Encodes the records taken so far, in order, into the batch (sending each batch that fills). */
+  /**
+   * Encodes the records taken so far, in order, into the batch (sending each batch that fills).
+   * Never re-entered: what it sends settles asynchronously, so nothing it calls adds records.
+   */
   #encodeRaw (): void {
     const raw = this.#raw
     const tags = this.#rawTags
-    this.#raw = []
+    this.#raw = this.#spare
     this.#rawTags = undefined
     for (let i = 0; i < raw.length; i++) {
       const record = raw[i]
@@ -95,6 +100,8 @@ export class Batcher {
       }
       this.#addPiece(record, piece, tag)
     }
+    raw.length = 0
+    this.#spare = raw
   }
 
   #addPiece (record: unknown, piece: string, tag: unknown): void {
