@@ -114,8 +114,11 @@ test('compare runs each subject in a fresh child (warm-up and measured runs ther
   const start = await receiver.counts()
   const m = await compare(receiver, [
     subject('loop', 2000, 'ndjsonBatchLoop', receiver.ndjsonUrl, 2, 500),
-    subject('bad', 1000, 'undiciLoop', `${receiver.origin}/nowhere`, 2)
+    subject('bad', 1000, 'undiciLoop', `${receiver.origin}/nowhere`, 2),
+    subject('source', 2000, 'sourceOnly', receiver.ndjsonUrl)
   ], 2)
+  assert.ok(m.get('source')!.rate > 0, 'the source alone is measured')
+  assert.deepEqual(m.get('source')!.notes, [], 'sending nothing is what sourceOnly should do')
   const loop = m.get('loop')!
   assert.ok(loop.rate > 0 && loop.cpuPerRecord > 0, 'rate and CPU/record measured in the child')
   assert.deepEqual(loop.notes, [])

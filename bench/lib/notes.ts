@@ -7,7 +7,12 @@ export const FRESH = 'each run in a fresh process'
 
 /** Client CPU per record of both sides: says where a gap comes from even when the machine is busy. */
 export function cpuNote (ours: Measured, other: Measured): string {
-  return `client CPU/record ${ours.cpuPerRecord.toFixed(1)} vs ${other.cpuPerRecord.toFixed(1)} µs`
+  return `client CPU/record ${micros(ours.cpuPerRecord)} vs ${micros(other.cpuPerRecord)} µs`
+}
+
+/** µs with one decimal, or two below 10 µs (the batch rows spend about 1 µs a record). */
+export function micros (us: number): string {
+  return us.toFixed(us < 10 ? 2 : 1)
 }
 
 /** The note column: the parts that are there, joined with '; '. */

@@ -8,6 +8,7 @@ import { gotLoop } from '../baselines/got-loop.js'
 import { ndjsonBatchLoop } from '../baselines/ndjson-batch-loop.js'
 import { ndjsonBatchWritable } from '../baselines/ndjson-batch-writable.js'
 import { undiciLoop } from '../baselines/undici-loop.js'
+import { sourceOnly } from '../baselines/source-only.js'
 import { MEASURED_RUNS, warmUpRecords, type Subject } from './compare.js'
 import { sendThroughOurSink, type SinkOptions } from './our-sink.js'
 import { recordsPerSecond } from './stats.js'
@@ -18,7 +19,8 @@ const RUNNERS = {
   undiciLoop,
   gotLoop,
   ndjsonBatchLoop,
-  ndjsonBatchWritable
+  ndjsonBatchWritable,
+  sourceOnly
 }
 export type Runners = typeof RUNNERS
 
