@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { type CliIo, EXIT, UsageError, int, port } from './io.js'
+import { type CliIo, EXIT, UsageError, int } from './io.js'
 import { WRITABLE_FLAGS, writableOptions } from './writable-flags.js'
 import { ProgressLine, formatRate, summary } from './progress.js'
 import { StopRequest, aborted } from './stop-request.js'
@@ -7,8 +7,8 @@ import { createKafkaBridge, type BridgeStats } from '../bridge/kafka-bridge.js'
 import type { BridgeValue } from '../bridge/options.js'
 import { lagText } from '../bridge/lag-text.js'
 import { bridgePrometheusRenderer } from '../bridge/bridge-metrics.js'
-import { METRICS_FLAGS } from './metrics-flags.js'
-import { serveMetrics, type MetricsServer } from './metrics-server.js'
+import { METRICS_FLAGS, serveMetricsFlags } from './metrics-flags.js'
+import type { MetricsServer } from './metrics-server.js'
 import type { KafkaBridge } from '../bridge/kafka-bridge.js'
 import { describeError } from '../errors.js'
 
@@ -32,16 +32,8 @@ export function parseKafkaSource (text: string): { brokers: string[], topics: st
 }
 
 /** `--metrics-port P [--metrics-host H]`: the writable's and the bridge's metrics on GET /metrics; undefined without the flag. */
-async function serveBridgeMetrics (values: Record<string, unknown>, io: CliIo, bridge: KafkaBridge): Promise<MetricsServer | undefined> {
-  const portFlag = values['metrics-port']
-  if (typeof portFlag !== 'string') {
-    if (values['metrics-host'] !== undefined) throw new UsageError('--metrics-host goes with --metrics-port P')
-    return undefined
-  }
-  const host = typeof values['metrics-host'] === 'string' ? values['metrics-host'] : '127.0.0.1'
-  const server = await serveMetrics(port(portFlag, '--metrics-port'), bridgePrometheusRenderer(bridge), host)
-  io.stderr.write(`bridge: metrics on ${server.url}\n`)
-  return server
+function serveBridgeMetrics (values: Record<string, unknown>, io: CliIo, bridge: KafkaBridge): Promise<MetricsServer | undefined> {
+  return serveMetricsFlags(values, io, 'bridge', bridgePrometheusRenderer(bridge))
 }
 
 export async function run (argv: string[], io: CliIo & { signal?: AbortSignal }): Promise<number> {

@@ -18,7 +18,7 @@ export const METRICS_FLAGS_HELP = `  --metrics-port P         serve the sink's P
   --metrics-host H         the address --metrics-port listens on (default 127.0.0.1, this machine
                            only; 0.0.0.0 for every interface)`
 
-type Values = Record<string, string | boolean | string[] | undefined>
+type Values = Record<string, unknown>
 
 /** The metrics endpoint of a command: shows the sink given to `watch`, and closes when that sink closes. */
 export interface SinkMetricsEndpoint {
@@ -27,21 +27,28 @@ export interface SinkMetricsEndpoint {
 }
 
 /**
- * Starts the endpoint when `--metrics-port` is given (a bad port is a usage error, a port in use a
- * runtime error, both before any record is read) and prints its URL; undefined otherwise.
- * It answers an empty page until `watch` names the sink.
+ * Serves `render()` when `--metrics-port` is given (a bad port is a usage error, a port in use a
+ * runtime error, both before any record is read) and prints its URL as `title: metrics on URL`;
+ * undefined otherwise.
  */
-export async function startMetricsEndpoint (values: Values, io: CliIo, title: string): Promise<SinkMetricsEndpoint | undefined> {
+export async function serveMetricsFlags (values: Values, io: CliIo, title: string, render: () => string): Promise<MetricsServer | undefined> {
   const portFlag = values['metrics-port']
   if (typeof portFlag !== 'string') {
     if (values['metrics-host'] !== undefined) throw new UsageError('--metrics-host goes with --metrics-port P')
     return undefined
   }
   const host = typeof values['metrics-host'] === 'string' ? values['metrics-host'] : '127.0.0.1'
+  const server = await serveMetrics(port(portFlag, '--metrics-port'), render, host)
+  io.stderr.write(`${title}: metrics on ${server.url}\n`)
+  return server
+}
+
+/** serveMetricsFlags for a sink: it answers an empty page until `watch` names the sink. */
+export async function startMetricsEndpoint (values: Values, io: CliIo, title: string): Promise<SinkMetricsEndpoint | undefined> {
   const render = prometheusRenderer()
   let source: (() => SinkMetrics) | undefined
-  const server = await serveMetrics(port(portFlag, '--metrics-port'), () => source === undefined ? '' : render(source()), host)
-  io.stderr.write(`${title}: metrics on ${server.url}\n`)
+  const server = await serveMetricsFlags(values, io, title, () => source === undefined ? '' : render(source()))
+  if (server === undefined) return undefined
   return {
     server,
     watch: (sink) => {

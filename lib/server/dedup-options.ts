@@ -36,17 +36,20 @@ export function resolveDedup (option: DedupOptions | false | undefined): DedupSe
   return { windowMs: option?.windowMs ?? DEDUP_DEFAULTS.windowMs, maxKeys: option?.maxKeys ?? DEDUP_DEFAULTS.maxKeys }
 }
 
+/** Bytes the key table may take with a receiver that holds no records here (Kafka): the memory receiver's default budget. */
+export const DEDUP_MAX_BYTES_WITHOUT_BUDGET = MEMORY_DEFAULTS.maxBytes
+
 /**
  * The key table of a server. With the memory receiver it lives in the memory budget (`maxBytes`):
  * its bytes count there, it may hold what the stored records leave of it, and gives way to them
  * (its oldest keys go first) after committed records and before unread ones.
- * With other receivers, which hold no records here, it is bounded by the default budget (256 MiB).
+ * With other receivers, which hold no records here, it is bounded by DEDUP_MAX_BYTES_WITHOUT_BUDGET (256 MiB).
  */
 export function dedupTable (settings: DedupSettings | undefined, receiver: Receiver): DedupTable | undefined {
   if (settings === undefined) return undefined
   const room = receiver instanceof MemoryReceiver
     ? () => receiver.budgetBytes - receiver.heldBytes
-    : () => MEMORY_DEFAULTS.maxBytes
+    : () => DEDUP_MAX_BYTES_WITHOUT_BUDGET
   const table = new DedupTable({ ...settings, room })
   if (receiver instanceof MemoryReceiver) receiver.shareBudget(table)
   return table

@@ -16,46 +16,10 @@ import type { FailoverEnvelope } from '../stores/store.js'
 import { ITEM_RESULTS_MAX_BODY, type ItemProblem, type ItemReader } from './item-results.js'
 import { SHRINK_AFTER_413_MS, halves, splitPolicy } from './bisect.js'
 import { SinkMeter } from './sink-metrics.js'
+import { Epoch, type EngineStats, type Job } from './job.js'
 import { idempotencyKeyOf, resolveIdempotencyKey, withIdempotencyKey, type IdempotencyKeys } from './idempotency-key.js'
 
-/**
- * One request's worth of records on its way: queued, in flight, waiting to retry, or in failover.
- * `request` is undefined for records that could not be encoded (they go straight to failover).
- * With an encoding that can decode its requests, `records` is undefined: only the body is kept
- * (records die young instead of being promoted while they wait), and `recordsOf` rebuilds them.
- */
-export interface Job {
-  records: unknown[] | undefined
-  count: number
-  request: OutgoingRequest | undefined
-  attempts: number
-  status: number | null
-  /** The last attempt's error, one line. */
-  error: string | null
-  /** The first attempt's error, set once: the cause an operator needs when later attempts only time out. */
-  firstError: string | null
-  /** The last error as thrown (or an UnexpectedStatusError for an answer), for `err.cause`. */
-  cause: Error | undefined
-  epoch: Epoch
-  /** Replay's bookkeeping (store ids), carried through untouched. */
-  tags: unknown[] | undefined
-}
-
-/** The records written between two flush barriers; resolved when none of them is pending. */
-class Epoch {
-  pending = 0
-  closed = false
-  readonly waiters: Array<() => void> = []
-}
-
-export interface EngineStats {
-  written: number
-  delivered: number
-  retried: number
-  failedOver: number
-  inFlight: number
-  queued: number
-}
+export type { EngineStats, Job } from './job.js'
 
 export interface RetryEvent { records: unknown[], attempt: number, delay: number, status: number | null, error: string | null }
 
@@ -163,8 +127,7 @@ export class DeliveryEngine extends EventEmitter {
   /** Accepts one record. `tag` comes back on the job (replay uses it for store ids). */
   push (record: unknown, tag?: unknown): void {
     if (this.#stopped) return
-    this.#inside++
-    this.#epochs[this.#epochs.length - 1]!.pending++
+    this.#count(1)
     const tags = tag === undefined ? undefined : [tag]
     if (this.#batcher !== undefined) {
       try {
@@ -198,11 +161,10 @@ export class DeliveryEngine extends EventEmitter {
     const parts = encoding.batch ? [records] : records.map((r) => [r])
     parts.forEach((part, i) => {
       const partTags = tags === undefined ? undefined : encoding.batch ? tags : [tags[i]]
-      this.#inside += part.length
-      this.#epochs[this.#epochs.length - 1]!.pending += part.length
+      this.#count(part.length)
       let request: OutgoingRequest
       try {
-        request = encoding.batch ? encoding.assemble(part.map((r) => encoding.piece(r)), part, this.#target) : encoding.encode(part[0], this.#target)
+        request = encoding.batch ? this.#assemble(part) : encoding.encode(part[0], this.#target)
         if (this.#targets !== undefined) request = toTarget(request, this.#targets.resolve(part[0]))
       } catch (err) {
         this.#giveUp(this.#newJob(part, part.length, undefined, partTags), err)
@@ -210,6 +172,18 @@ export class DeliveryEngine extends EventEmitter {
       }
       this.#queue.push(this.#newJob(encoding.decode === undefined ? part : undefined, part.length, withIdempotencyKey(keys, request, () => part, key), partTags))
     })
+  }
+
+  /** `n` more records inside, in the current epoch. */
+  #count (n: number): void {
+    this.#inside += n
+    this.#epochs[this.#epochs.length - 1]!.pending += n
+  }
+
+  /** One batch request of `records` (a batch encoding), past the batcher: for regrouped and split records. */
+  #assemble (records: unknown[]): OutgoingRequest {
+    const encoding = this.#encoding as Extract<Encoding, { batch: true }>
+    return encoding.assemble(records.map((r) => encoding.piece(r)), records, this.#target)
   }
 
   /** The records of a job: kept, or decoded back from its request body. */
@@ -290,8 +264,8 @@ export class DeliveryEngine extends EventEmitter {
     const error = envelopeError(job.firstError, job.error)
     const keys = this.#keysOf(job)
     const idempotencyKey = keys === undefined ? undefined : idempotencyKeyOf(keys, job.request)
-    if (idempotencyKey !== undefined) return this.recordsOf(job).map((record) => ({ record, url, method, attempts: job.attempts, status: job.status, error, failedAt, idempotencyKey }))
-    return this.recordsOf(job).map((record) => ({ record, url, method, attempts: job.attempts, status: job.status, error, failedAt }))
+    const base = { url, method, attempts: job.attempts, status: job.status, error, failedAt }
+    return this.recordsOf(job).map((record) => idempotencyKey === undefined ? { record, ...base } : { record, ...base, idempotencyKey })
   }
 
   #newJob (records: unknown[] | undefined, count: number, request: OutgoingRequest | undefined, tags: unknown[] | undefined): Job {
@@ -444,8 +418,7 @@ export class DeliveryEngine extends EventEmitter {
     this.#jobs.add(job)
     if (rebuild) {
       try {
-        const encoding = this.#encoding as Extract<Encoding, { batch: true }>
-        job.request = encoding.batch ? encoding.assemble(mine.map((r) => encoding.piece(r)), mine, this.#target) : parent.request
+        job.request = this.#encoding.batch ? this.#assemble(mine) : parent.request
         // A templated target: the parts go where the whole went.
         if (this.#targets !== undefined && parent.request !== undefined) job.request = { ...job.request!, origin: parent.request.origin, path: parent.request.path, headers: parent.request.headers }
         // Its own key, from its own records: the same records always give the same key.

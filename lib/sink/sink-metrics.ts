@@ -6,7 +6,7 @@
  * engine's own counters (`stats()`), so the two always agree.
  */
 import { describeError } from '../errors.js'
-import type { EngineStats, Job } from './delivery-engine.js'
+import type { EngineStats, Job } from './job.js'
 import type { OutgoingRequest, TransportResponse } from '../transports/transport.js'
 import {
   anySubscribers, failoverChannel, pathOnly, requestChannel, responseChannel, retryChannel,
