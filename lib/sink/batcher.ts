@@ -16,7 +16,7 @@ export type RejectRecord = (record: unknown, tag: unknown, err: unknown) => void
 /**
  * Records taken before they are encoded: encoding them in runs of this many (or fewer, up to the
  * batch size) keeps JSON encoding in one tight loop, which costs about a fifth less per record
- * than encoding each as it arrives between stream calls (see bench/README's batch scenario).
+ * than encoding each as it arrives between stream calls (see the README's Benchmarks section).
  */
 const ENCODE_RUN = 128
 
