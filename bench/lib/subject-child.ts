@@ -1,8 +1,9 @@
 /**
- * Child process for one measured run of one subject (see compare.ts), so no subject inherits
+ * Child process for one round of one subject (see compare.ts), so no subject inherits
  * another's heap: argv[2] is the JSON of a Subject. It runs a warm-up (a whole run of the same
  * size, see warmUpRecords), then MEASURED_RUNS measured runs, timing each and its own
- * process.cpuUsage(), reports the fastest as { type: 'result', rate, cpuPerRecord } (or { type: 'result', error }) over IPC, then exits.
+ * process.cpuUsage(); it reports the fastest as { type: 'result', rate, cpuPerRecord } (or
+ * { type: 'result', error }) over IPC, then exits.
  */
 import { gotLoop } from '../baselines/got-loop.js'
 import { ndjsonBatchLoop } from '../baselines/ndjson-batch-loop.js'

@@ -9,7 +9,6 @@ import { lagText } from '../bridge/lag-text.js'
 import { bridgePrometheusRenderer } from '../bridge/bridge-metrics.js'
 import { METRICS_FLAGS, serveMetricsFlags } from './metrics-flags.js'
 import type { MetricsServer } from './metrics-server.js'
-import type { KafkaBridge } from '../bridge/kafka-bridge.js'
 import { describeError } from '../errors.js'
 
 export { BRIDGE_HELP } from './bridge-help.js'
@@ -29,11 +28,6 @@ export function parseKafkaSource (text: string): { brokers: string[], topics: st
   const m = /^kafka:\/\/([^/]+)\/([^/?#]+)$/.exec(text)
   if (m === null) throw new UsageError(`bridge takes kafka://host:port[,host:port]/topic[,topic] (got ${JSON.stringify(text)})`)
   return { brokers: m[1]!.split(',').filter(Boolean), topics: m[2]!.split(',').filter(Boolean).map(decodeURIComponent) }
-}
-
-/** `--metrics-port P [--metrics-host H]`: the writable's and the bridge's metrics on GET /metrics; undefined without the flag. */
-function serveBridgeMetrics (values: Record<string, unknown>, io: CliIo, bridge: KafkaBridge): Promise<MetricsServer | undefined> {
-  return serveMetricsFlags(values, io, 'bridge', bridgePrometheusRenderer(bridge))
 }
 
 export async function run (argv: string[], io: CliIo & { signal?: AbortSignal }): Promise<number> {
@@ -57,7 +51,8 @@ export async function run (argv: string[], io: CliIo & { signal?: AbortSignal })
   })
   let metrics: MetricsServer | undefined
   try {
-    metrics = await serveBridgeMetrics(values, io, bridge)
+    // --metrics-port P [--metrics-host H]: the writable's and the bridge's metrics on GET /metrics.
+    metrics = await serveMetricsFlags(values, io, 'bridge', bridgePrometheusRenderer(bridge))
   } catch (err) {
     await bridge.stop().catch(() => {})
     throw err
