@@ -4,6 +4,7 @@
  *  2. NDJSON batches of 500: this sink vs a hand-written undici batch loop at the same concurrency,
  *     and vs the stream floor (the smallest tuned batching Writable fed by the same Readable);
  *  3. the same batches gzipped (`compression: 'gzip'`) vs the loop gzipping each body with zlib;
+ *     and what bisect and idempotency keys cost on the batch path (the sink against itself);
  *  4. peak RSS of the sink at N and 10×N records, each run in a fresh child process.
  * HTTPS rows are in tls.bench.ts.
  */
@@ -129,6 +130,39 @@ async function gzipBatches (receiver: Receiver, records: number, rounds: number)
   })]
 }
 
+/**
+ * What bisect and idempotency keys cost while the endpoint accepts everything: the batch sink with
+ * both off (`onReject: 'failover'`), with its defaults (bisect on), and with `idempotencyKey: true`.
+ */
+async function featureCosts (receiver: Receiver, records: number, rounds: number): Promise<BenchRow[]> {
+  const url = receiver.ndjsonUrl
+  const sink = { numWriters: BATCH_CONCURRENCY, encoding: 'ndjson', batch: BATCH }
+  const m = await compare(receiver, [
+    subject('ours, failover', records, 'ours', url, { ...sink, onReject: 'failover' }),
+    subject('ours, bisect', records, 'ours', url, sink),
+    subject('ours, keys', records, 'ours', url, { ...sink, idempotencyKey: true })
+  ], rounds)
+  const off = m.get('ours, failover')!
+  const bisect = m.get('ours, bisect')!
+  const keys = m.get('ours, keys')!
+  const scenario = (what: string): string => `NDJSON batches of ${BATCH.maxRecords}, ${what}`
+  return [{
+    scenario: scenario("onReject: 'bisect' (the default)"),
+    ours: bisect.rate,
+    baseline: off.rate,
+    baselineName: "same sink, onReject: 'failover'",
+    unit: RECORDS_PER_SECOND,
+    note: noteOf('what bisect costs while every batch is accepted', '10×N records', FRESH, cpuNote(bisect, off), bisect.notes, off.notes)
+  }, {
+    scenario: scenario('idempotencyKey: true'),
+    ours: keys.rate,
+    baseline: bisect.rate,
+    baselineName: 'same sink, no key',
+    unit: RECORDS_PER_SECOND,
+    note: noteOf('one SHA-256 of each request body', '10×N records', FRESH, cpuNote(keys, bisect), keys.notes)
+  }]
+}
+
 export async function run (ctx: BenchContext): Promise<BenchRow[]> {
   const rounds = intFromEnv('BENCH_ROUNDS', 3, 1)
   const receiver = await startReceiver()
@@ -137,6 +171,7 @@ export async function run (ctx: BenchContext): Promise<BenchRow[]> {
       ...await guarded('1 record/request', RECORDS_PER_SECOND, () => perRequest(receiver, ctx.records, rounds)),
       ...await guarded('NDJSON batches', RECORDS_PER_SECOND, () => batches(receiver, ctx.records * 10, rounds)),
       ...await guarded('gzip NDJSON batches', RECORDS_PER_SECOND, () => gzipBatches(receiver, ctx.records * 10, rounds)),
+      ...await guarded('batch features', RECORDS_PER_SECOND, () => featureCosts(receiver, ctx.records * 10, rounds)),
       ...await guarded('peak RSS', 'MB', () => peakRss(receiver, ctx.records)),
       ...await guarded('rate limit', 'requests/s', () => rateLimitAccuracy(receiver))
     ]

@@ -45,3 +45,31 @@ test('a record the encoding refuses goes to reject with its tag; the records aro
   assert.deepEqual(batches.flatMap((b) => b.tags), ids.map((i) => `tag-${i}`))
   assert.deepEqual(batches.map((b) => b.ids.length), [100, 100, 48])
 })
+
+test('runs encoded in one JSON.stringify give the bodies one JSON.stringify per record gives, whatever the records', () => {
+  class Event { constructor (readonly id: number) {} }
+  const kinds = [
+    (i: number) => ({ id: i, s: `user-${i}` }),
+    (i: number) => ({ id: i, s: '},{ inside a string' }),
+    (i: number) => ({ id: i, items: [{ a: i }, { b: i }] }),
+    (i: number) => new Event(i),
+    (i: number) => [i, { i }],
+    (i: number) => `text ${i}`
+  ]
+  for (const [name, make] of [['ndjson', ndjsonEncoding], ['json-array', jsonArrayEncoding]] as const) {
+    const encoding = make(target)
+    assert.equal(typeof encoding.pieces, 'function', `${name} encodes runs at once`)
+    const { pieces: _bulk, ...oneByOne } = encoding
+    const bodiesOf = (enc: typeof encoding): string[] => {
+      const bodies: string[] = []
+      const batcher = new Batcher(enc, { maxRecords: 500, maxBytes: 1 << 20, lingerMs: 60_000 }, (_records, pieces) => {
+        bodies.push(String(enc.assemble(pieces!, [], target).body))
+      }, (_record, _tag, err) => { throw err })
+      // Plain records, then runs of each other kind among plain ones, then plain ones again.
+      for (let i = 0; i < 3000; i++) batcher.add(kinds[i < 1000 || i >= 2500 ? 0 : Math.floor(i / 100) % kinds.length]!(i), undefined)
+      batcher.flush()
+      return bodies
+    }
+    assert.deepEqual(bodiesOf(encoding), bodiesOf(oneByOne), name)
+  }
+})

@@ -1,6 +1,7 @@
 import type { BatchEncoding, Target } from './encoding.js'
 import { requestTo } from './request-target.js'
 import { jsonText } from '../shared/json-safe.js'
+import { bulkJsonTexts } from '../shared/json-texts.js'
 
 /**
  * A batch body framed as `open piece sep piece … close` (NDJSON: '' / '\n' / '\n';
@@ -13,6 +14,7 @@ export function framedEncoding (target: Target, contentType: string, open: strin
   return {
     batch: true,
     piece,
+    ...(piece === jsonText ? { pieces: bulkJsonTexts() } : {}),
     bodyBytes: (count, piecesBytes) => fixed + piecesBytes + sepBytes * Math.max(0, count - 1),
     assemble: open === '' && close === sep ? (pieces) => requestTo(target, headers, joinTerminated(pieces, sep)) : (pieces) => requestTo(target, headers, open + pieces.join(sep) + close)
   }

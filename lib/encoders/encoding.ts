@@ -43,6 +43,11 @@ export interface RecordEncoding extends EncodingHooks {
 export interface BatchEncoding extends EncodingHooks {
   readonly batch: true
   piece: (record: unknown) => string
+  /**
+   * The pieces of many records at once, cheaper than `piece` for each; undefined when it cannot
+   * (then each record goes through `piece`, which names what is wrong with a bad one).
+   */
+  pieces?: (records: readonly unknown[]) => string[] | undefined
   pieceBytes?: (piece: string) => number
   bodyBytes: (count: number, piecesBytes: number) => number
   assemble: (pieces: string[], records: unknown[], target: Target) => OutgoingRequest

@@ -2,12 +2,17 @@ import type { BatchEncoding, RecordEncoding, Target } from './encoding.js'
 import { requestTo } from './request-target.js'
 import { jsonText } from '../shared/json-safe.js'
 import { decodable } from './batch-encodings.js'
+import { bulkJsonTexts } from '../shared/json-texts.js'
 
 const JSON_TYPE = 'application/json'
 
 /** One record as a Kafka REST v3 produce request: its value typed JSON (Confluent `entities/v3/ProduceRequest`). */
 function piece (record: unknown): string {
-  return `{"value":{"type":"JSON","data":${jsonText(record)}}}`
+  return wrap(jsonText(record))
+}
+
+function wrap (text: string): string {
+  return `{"value":{"type":"JSON","data":${text}}}`
 }
 
 /** The records of a body of such pieces, one per line (JSON.stringify never writes a raw newline). */
@@ -34,6 +39,7 @@ export function kafkaRestV3Encoding (target: Target, _options?: unknown, batch =
   return decodable(target, {
     batch: true,
     piece,
+    pieces: bulkJsonTexts(wrap),
     bodyBytes: (count, piecesBytes) => piecesBytes + Math.max(0, count - 1),
     assemble: (pieces) => requestTo(target, headers, pieces.join('\n'))
   }, records)

@@ -2,6 +2,7 @@ import type { BatchEncoding, Target } from './encoding.js'
 import { requestTo } from './request-target.js'
 import { jsonText } from '../shared/json-safe.js'
 import { decodable } from './batch-encodings.js'
+import { bulkJsonTexts } from '../shared/json-texts.js'
 
 const V2_JSON = 'application/vnd.kafka.json.v2+json'
 const V2 = 'application/vnd.kafka.v2+json'
@@ -20,6 +21,7 @@ export function kafkaRestEncoding (target: Target): BatchEncoding {
   return decodable(target, {
     batch: true,
     piece: (record) => `{"value":${jsonText(record)}}`,
+    pieces: bulkJsonTexts((text) => `{"value":${text}}`),
     bodyBytes: (count, piecesBytes) => fixed + piecesBytes + Math.max(0, count - 1),
     assemble: (pieces) => requestTo(target, headers, OPEN + pieces.join(',') + CLOSE)
   }, (body) => (JSON.parse(body) as { records: Array<{ value: unknown }> }).records.map((r) => r.value))
