@@ -45,7 +45,7 @@ async function main (): Promise<void> {
   const rows: BenchRow[] = []
   for (const name of selected()) rows.push(...await runFile(name, records))
   console.log(machineLine(records))
-  console.log(`${pinningNote()}; sink rows: medians of ${rounds} alternating rounds (BENCH_ROUNDS), each in a fresh child process: a warm-up run of the same size, then the faster of ${MEASURED_RUNS} measured runs`)
+  console.log(`${pinningNote()}; sink rows: medians of ${rounds} alternating rounds (BENCH_ROUNDS), each in a fresh child process: a warm-up run of the same size, then the faster of ${MEASURED_RUNS} measured runs; their ratio is the median of the rounds' ratios (each round runs the subjects back to back)`)
   console.log()
   console.log(formatTable(rows))
   console.log()

@@ -11,7 +11,7 @@
 import { runWrk } from './baselines/wrk.js'
 import { forkTs, nextMessage, stopChild, type ChildMessage } from './lib/child.js'
 import { pin } from './lib/pin.js'
-import { compare, subject, type Measured } from './lib/compare.js'
+import { compare, pairedRatio, subject, type Measured } from './lib/compare.js'
 import { intFromEnv } from './lib/env.js'
 import { progress } from './lib/log.js'
 import { startReceiver, type Receiver } from './lib/receiver.js'
@@ -39,10 +39,10 @@ async function perRequest (receiver: Receiver, records: number, rounds: number):
   const ours = m.get('ours')!
   const scenario = `1 record/request, ${CONCURRENCY} in flight`
   const row = (name: string, other: Measured, target: string): BenchRow => ({
-    scenario, ours: ours.rate, baseline: other.rate, baselineName: name, unit: RECORDS_PER_SECOND,
+    scenario, ours: ours.rate, baseline: other.rate, baselineName: name, ratio: pairedRatio(ours, other), unit: RECORDS_PER_SECOND,
     note: noteOf(target, FRESH, cpuNote(ours, other), ours.notes, other.notes)
   })
-  const undiciRatio = ours.rate / m.get('undici')!.rate
+  const undiciRatio = pairedRatio(ours, m.get('undici')!)
   return [
     row('undici Pool loop', m.get('undici')!, `target >= 0.95x: ${verdict(undiciRatio, 0.95)}`),
     row('got loop', m.get('got')!, `got runs N/${GOT_SHARE} records`),
@@ -73,13 +73,15 @@ async function batches (receiver: Receiver, records: number, rounds: number): Pr
     ours: ours.rate,
     baseline: loop.rate,
     baselineName: 'undici NDJSON batch loop',
+    ratio: pairedRatio(ours, loop),
     unit: RECORDS_PER_SECOND,
-    note: noteOf(`target >= 0.9x: ${verdict(ours.rate / loop.rate, 0.9)}`, '10×N records', FRESH, cpuNote(ours, loop), sourceNote, ours.notes, loop.notes, source.notes)
+    note: noteOf(`target >= 0.9x: ${verdict(pairedRatio(ours, loop), 0.9)}`, '10×N records', FRESH, cpuNote(ours, loop), sourceNote, ours.notes, loop.notes, source.notes)
   }, {
     scenario: `NDJSON batches of ${BATCH.maxRecords}, ${BATCH_CONCURRENCY} in flight`,
     ours: ours.rate,
     baseline: writable.rate,
     baselineName: 'hand-written batching Writable',
+    ratio: pairedRatio(ours, writable),
     unit: RECORDS_PER_SECOND,
     note: noteOf('the stream floor: same source, minimal batching Writable (highWaterMark 1000, _writev), no retries/failover/byte limit', FRESH, cpuNote(ours, writable), writable.notes)
   }]
@@ -151,6 +153,7 @@ async function featureCosts (receiver: Receiver, records: number, rounds: number
     ours: bisect.rate,
     baseline: off.rate,
     baselineName: "same sink, onReject: 'failover'",
+    ratio: pairedRatio(bisect, off),
     unit: RECORDS_PER_SECOND,
     note: noteOf('what bisect costs while every batch is accepted', '10×N records', FRESH, cpuNote(bisect, off), bisect.notes, off.notes)
   }, {
@@ -158,6 +161,7 @@ async function featureCosts (receiver: Receiver, records: number, rounds: number
     ours: keys.rate,
     baseline: bisect.rate,
     baselineName: 'same sink, no key',
+    ratio: pairedRatio(keys, bisect),
     unit: RECORDS_PER_SECOND,
     note: noteOf('one SHA-256 of each request body', '10×N records', FRESH, cpuNote(keys, bisect), keys.notes)
   }]

@@ -14,7 +14,7 @@ import { ndjsonBatchLoop } from '../bench/baselines/ndjson-batch-loop.js'
 import { ndjsonBatchWritable } from '../bench/baselines/ndjson-batch-writable.js'
 import { undiciLoop } from '../bench/baselines/undici-loop.js'
 import { runLoops } from '../bench/baselines/loops.js'
-import { MEASURED_RUNS, compare, subject, warmUpRecords } from '../bench/lib/compare.js'
+import { MEASURED_RUNS, compare, pairedRatio, subject, warmUpRecords } from '../bench/lib/compare.js'
 import { parseWrk } from '../bench/baselines/wrk.js'
 import { startReceiver, type Receiver } from '../bench/lib/receiver.js'
 import { formatTable } from '../bench/lib/table.js'
@@ -89,6 +89,14 @@ test('formatTable shows ratio ours/baseline and a dash for what was not measured
   assert.match(rule!, /^\|-+\|/)
   assert.match(first!, /\| 2,000 +\| loop +\| 1,000 +\| 2\.00x +\| records\/s/)
   assert.match(second!, /\| — +\| — +\| — +\| — +\| MB +\| skipped: missing/)
+  assert.match(formatTable([{ scenario: 's', ours: 2000, baseline: 1000, ratio: 1.5, unit: 'records/s' }]), /\| 1\.50x +\|/, 'a measured ratio wins over ours/baseline')
+})
+
+test('pairedRatio: the median of the rounds\' ratios, NaN when a side failed', () => {
+  const measured = (rounds: number[]): { rate: number, cpuPerRecord: number, notes: string[], rounds: number[] } => ({ rate: rounds[1]!, cpuPerRecord: 1, notes: [], rounds })
+  // A drift that slows both sides in round 2: the ratio of medians (100/150) would say 0.67x.
+  assert.equal(pairedRatio(measured([90, 100, 200]), measured([100, 150, 200])), 0.9)
+  assert.ok(Number.isNaN(pairedRatio({ ...measured([1, 2, 3]), rate: NaN }, measured([1, 2, 3]))))
 })
 
 test('receiver decompresses gzip and deflate bodies before counting NDJSON lines', async () => {

@@ -47,6 +47,20 @@ export interface Measured {
   cpuPerRecord: number
   /** anything that makes the number suspect or missing (receiver count mismatch, failure) */
   notes: string[]
+  /** records/s of each round, in round order */
+  rounds: number[]
+}
+
+/**
+ * `ours` against `other` paired by round: the median of the rounds' ratios. Rounds run the subjects
+ * back to back, so a ratio within a round compares runs close in time; this machine's speed drifts
+ * by ±20% over tens of seconds, which a ratio of medians across rounds takes in whole. NaN if
+ * either side failed.
+ */
+export function pairedRatio (ours: Measured, other: Measured): number {
+  if (Number.isNaN(ours.rate) || Number.isNaN(other.rate)) return NaN
+  const n = Math.min(ours.rounds.length, other.rounds.length)
+  return median(Array.from({ length: n }, (_, i) => ours.rounds[i]! / other.rounds[i]!))
 }
 
 interface Tally { rates: number[], cpu: number[], notes: Set<string>, failed: boolean }
@@ -95,5 +109,5 @@ export async function compare (receiver: Receiver, subjects: readonly Subject[],
       progress(`round ${round + 1}/${rounds} ${s.name}: ${Math.round(tally.rates.at(-1)!)} records/s, ${tally.cpu.at(-1)!.toFixed(1)} µs CPU/record (fresh process)`)
     }
   }
-  return new Map([...tallies].map(([name, t]) => [name, { rate: t.failed ? NaN : median(t.rates), cpuPerRecord: t.failed ? NaN : median(t.cpu), notes: [...t.notes] }]))
+  return new Map([...tallies].map(([name, t]) => [name, { rate: t.failed ? NaN : median(t.rates), cpuPerRecord: t.failed ? NaN : median(t.cpu), notes: [...t.notes], rounds: t.rates }]))
 }

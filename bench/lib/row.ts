@@ -5,6 +5,8 @@ export interface BenchRow {
   ours: number
   baseline?: number
   baselineName?: string
+  /** ours/baseline as measured; when absent, `ours / baseline` (see pairedRatio for rows of compare()). */
+  ratio?: number
   unit: string
   note?: string
 }

@@ -10,7 +10,7 @@ export function formatNumber (value: number | undefined): string {
 }
 
 function cells (row: BenchRow): string[] {
-  const ratio = row.baseline !== undefined && row.baseline > 0 ? row.ours / row.baseline : NaN
+  const ratio = row.ratio ?? (row.baseline !== undefined && row.baseline > 0 ? row.ours / row.baseline : NaN)
   return [
     row.scenario,
     formatNumber(row.ours),

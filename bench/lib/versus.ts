@@ -1,4 +1,4 @@
-import { compare, type Subject } from './compare.js'
+import { compare, pairedRatio, type Subject } from './compare.js'
 import { cpuNote, FRESH, noteOf } from './notes.js'
 import type { Receiver } from './receiver.js'
 import type { BenchRow } from './row.js'
@@ -23,12 +23,14 @@ export async function versusRow (receiver: Receiver, rounds: number, v: Versus):
   const m = await compare(receiver, [v.ours, v.baseline], rounds)
   const ours = m.get(v.ours.name)!
   const other = m.get(v.baseline.name)!
+  const ratio = pairedRatio(ours, other)
   return {
     scenario: v.scenario,
     ours: ours.rate,
     baseline: other.rate,
     baselineName: v.baselineName,
+    ratio,
     unit: RECORDS_PER_SECOND,
-    note: noteOf(`target >= ${v.target}x: ${verdict(ours.rate / other.rate, v.target)}`, v.about, FRESH, cpuNote(ours, other), ours.notes, other.notes)
+    note: noteOf(`target >= ${v.target}x: ${verdict(ratio, v.target)}`, v.about, FRESH, cpuNote(ours, other), ours.notes, other.notes)
   }
 }
