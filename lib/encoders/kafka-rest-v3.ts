@@ -11,6 +11,7 @@ function piece (record: unknown): string {
   return wrap(jsonText(record))
 }
 
+/** The same, from the record's JSON text. */
 function wrap (text: string): string {
   return `{"value":{"type":"JSON","data":${text}}}`
 }

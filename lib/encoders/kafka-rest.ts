@@ -9,6 +9,11 @@ const V2 = 'application/vnd.kafka.v2+json'
 const OPEN = '{"records":['
 const CLOSE = ']}'
 
+/** One record of a v2 produce request, from its JSON text. */
+function asValue (text: string): string {
+  return `{"value":${text}}`
+}
+
 /**
  * `kafka-rest`: a batch is one Kafka REST Proxy v2 produce request, `{"records":[{"value":…},…]}`
  * with `Content-Type: application/vnd.kafka.json.v2+json`; the URL is `<proxy>/topics/<topic>`.
@@ -20,8 +25,8 @@ export function kafkaRestEncoding (target: Target): BatchEncoding {
   const fixed = OPEN.length + CLOSE.length
   return decodable(target, {
     batch: true,
-    piece: (record) => `{"value":${jsonText(record)}}`,
-    pieces: bulkJsonTexts((text) => `{"value":${text}}`),
+    piece: (record) => asValue(jsonText(record)),
+    pieces: bulkJsonTexts(asValue),
     bodyBytes: (count, piecesBytes) => fixed + piecesBytes + Math.max(0, count - 1),
     assemble: (pieces) => requestTo(target, headers, OPEN + pieces.join(',') + CLOSE)
   }, (body) => (JSON.parse(body) as { records: Array<{ value: unknown }> }).records.map((r) => r.value))
